@@ -1,0 +1,43 @@
+"""gunicorn settings for flux-recon: `gunicorn -c config/gunicorn.conf.py wsgi:app`.
+
+Every value can be overridden by an environment variable named here.
+"""
+
+import multiprocessing
+import os
+import re
+
+from gunicorn.glogging import Logger
+
+bind = os.environ.get("FLUX_RECON_BIND", "127.0.0.1:8000")
+# Sync workers: each request is short and the database is the bottleneck.
+workers = int(os.environ.get("FLUX_RECON_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "sync"
+# Providers give up (and retry, doubling load) after a few seconds: never hold one longer.
+timeout = int(os.environ.get("FLUX_RECON_TIMEOUT", 30))
+graceful_timeout = 20
+keepalive = 5
+# Bound the request line and headers; the body limit is MAX_CONTENT_LENGTH in the app.
+limit_request_line = 8190
+limit_request_fields = 100
+accesslog = os.environ.get("FLUX_RECON_ACCESS_LOG", "-")
+errorlog = "-"
+loglevel = os.environ.get("FLUX_RECON_LOG_LEVEL", "info")
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+# The webhook token in the URL works like a password: keep only its first characters.
+_TOKEN_IN_PATH = re.compile(r"(/webhooks/[^/\s]+/)([^/\s?]{4})[^/\s?]*")
+
+
+class RedactingLogger(Logger):
+    """Access log with webhook tokens cut short, so the log never holds a usable URL."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = _TOKEN_IN_PATH.sub(r"\g<1>\g<2>…", atoms[key])
+        return atoms
+
+
+logger_class = RedactingLogger

@@ -1,0 +1,118 @@
+"""flux-recon: provider webhooks verified, recorded and reconciled with sales orders.
+
+``create_app`` builds the service; the names re-exported here are the public plugin API.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+
+from .hookspecs import hookimpl
+from .providers import (
+    AuthCheck,
+    AuthContext,
+    AuthFailure,
+    BodyFieldSignature,
+    CredentialField,
+    CredentialValue,
+    HeaderHmac,
+    Ignored,
+    IpAllowlist,
+    MalformedBody,
+    NoticeKind,
+    NoticeStatus,
+    Payer,
+    PayloadError,
+    PaymentMethod,
+    PaymentNotice,
+    Provider,
+    WebhookRequest,
+    secret_of,
+)
+from .reconciliation import Matcher
+
+__all__ = [
+    "AuthCheck",
+    "AuthContext",
+    "AuthFailure",
+    "BodyFieldSignature",
+    "CredentialField",
+    "CredentialValue",
+    "HeaderHmac",
+    "Ignored",
+    "IpAllowlist",
+    "MalformedBody",
+    "Matcher",
+    "NoticeKind",
+    "NoticeStatus",
+    "Payer",
+    "PaymentMethod",
+    "PaymentNotice",
+    "PayloadError",
+    "Provider",
+    "WebhookRequest",
+    "create_app",
+    "hookimpl",
+    "secret_of",
+]
+
+
+class ExactJSONProvider(DefaultJSONProvider):
+    """Request JSON with Decimal for every fractional number: money never passes through float."""
+
+    def loads(self, s, **kwargs):
+        kwargs.setdefault("parse_float", Decimal)
+        return json.loads(s, **kwargs)
+
+
+def create_app(test_config: dict | None = None, *, plugins: list | None = None) -> Flask:
+    """Build the app: settings, database, plugins (entry points, or exactly ``plugins``),
+    providers, engine, REST API and webhook endpoint."""
+    from .extensions import database, secret_box
+    from .extensions.api import Api
+    from .plugins import get_plugin_manager
+    from .providers import ProviderRegistry
+    from .reconciliation import Engine
+    from .resources import docs_assets, register_blueprints
+    from .resources.health.routes import blp as health_blp
+    from .settings import load_settings
+    from .webhooks.client_ip import parse_networks
+    from .webhooks.pipeline import WebhookHandler
+    from .webhooks.routes import blp as webhooks_blp
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.json = ExactJSONProvider(app)
+    load_settings(app, test_config)
+    app.config["FLASKDB_EXCLUDED_ROUTES"] = (
+        "health.healthz",
+        "docs_assets.asset",
+        "api-docs.openapi_json",
+        "api-docs.openapi_swagger_ui",
+    )
+
+    database.init_app(app)
+    secret_box.init_app(app)
+
+    pm = get_plugin_manager(plugins)
+    registry = ProviderRegistry()
+    pm.hook.flux_recon_register_providers(register=registry.register)
+    matchers = []
+    pm.hook.flux_recon_register_matchers(register=matchers.append)
+    app.extensions.update(
+        plugin_manager=pm,
+        providers=registry,
+        engine=Engine(matchers),
+        trusted_proxies=parse_networks(app.config["TRUSTED_PROXIES"]),
+    )
+    app.extensions["webhook_handler"] = WebhookHandler(app)
+
+    api = Api(app)
+    register_blueprints(api)
+    api.register_blueprint(webhooks_blp)
+    api.register_blueprint(health_blp)
+    app.register_blueprint(docs_assets.blp)
+    return app

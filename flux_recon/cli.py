@@ -1,0 +1,101 @@
+"""The `flux-recon` command group: db, tenants, plugins, secrets, and plugins' own commands."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+
+def _create_app():
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
+def cli():
+    """flux-recon: payment webhooks verified and reconciled with sales orders."""
+
+
+@cli.group()
+def db():
+    """Database schema."""
+
+
+@db.command("upgrade")
+@with_appcontext
+def db_upgrade():
+    """Apply pending migrations."""
+    from .extensions.database import upgrade
+
+    applied = upgrade()
+    click.echo("applied: " + ", ".join(applied) if applied else "database is up to date")
+
+
+@db.command("status")
+@with_appcontext
+def db_status():
+    """Show which migrations are applied; exits 1 while any is pending."""
+    from .extensions.database import migration_status
+
+    rows = migration_status()
+    for name, applied in rows:
+        click.echo(f"[{'x' if applied else ' '}] {name}")
+    if not all(applied for _, applied in rows):
+        raise SystemExit(1)
+
+
+@cli.group()
+def tenants():
+    """Tenants (merchants)."""
+
+
+@tenants.command("create")
+@click.option("--name", required=True, help="The merchant's name.")
+@click.option("--json", "as_json", is_flag=True, help="Print {tenant_id, api_key} as JSON.")
+@with_appcontext
+def tenants_create(name, as_json):
+    """Create a tenant and print its first API key (shown once)."""
+    from .accounts import create_tenant
+
+    tenant, api_key = create_tenant(name)
+    if as_json:
+        click.echo(json.dumps({"tenant_id": tenant.id, "api_key": api_key}))
+    else:
+        click.echo(f"tenant_id: {tenant.id}\napi_key:   {api_key}   (shown once: keep it safe)")
+
+
+@cli.command("plugins")
+@click.option("--all", "include_default", is_flag=True, help="Include the core's own default plugins.")
+@with_appcontext
+def plugins_command(include_default):
+    """List loaded plugins, their hooks and versions, as JSON."""
+    from .plugins import describe_plugins
+
+    pm = current_app.extensions["plugin_manager"]
+    click.echo(json.dumps(describe_plugins(pm, include_default=include_default), indent=2))
+
+
+@cli.group()
+def secrets():
+    """Encryption keys for stored secrets."""
+
+
+@secrets.command("generate-key")
+def secrets_generate_key():
+    """Print a new key for FLUX_RECON_SECRET_KEY."""
+    from .extensions.secret_box import generate_key
+
+    click.echo(generate_key())
+
+
+def _register_plugin_commands() -> None:
+    from .plugins import get_plugin_manager
+
+    get_plugin_manager().hook.flux_recon_register_commands(cli=cli)
+
+
+_register_plugin_commands()

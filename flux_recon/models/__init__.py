@@ -1,0 +1,44 @@
+"""peewee models, one module per aggregate; the schema itself ships as migrations/."""
+
+from .audit import AuditEntry
+from .base import BaseModel, db, utcnow
+from .integration import AllowedNetwork, Credential, Integration
+from .order import ORDER_STATUSES, SalesOrder, reference_key
+from .payment import RECONCILIATION_STATES, Allocation, Payment
+from .tenant import ApiKey, Tenant
+from .webhook_event import VERDICTS, WebhookEvent
+
+# Creation order (foreign keys first); tests truncate in reverse.
+ALL_MODELS = [
+    Tenant,
+    ApiKey,
+    Integration,
+    Credential,
+    AllowedNetwork,
+    SalesOrder,
+    Payment,
+    Allocation,
+    WebhookEvent,
+    AuditEntry,
+]
+
+__all__ = [
+    "ALL_MODELS",
+    "AllowedNetwork",
+    "Allocation",
+    "ApiKey",
+    "AuditEntry",
+    "BaseModel",
+    "Credential",
+    "Integration",
+    "ORDER_STATUSES",
+    "Payment",
+    "RECONCILIATION_STATES",
+    "SalesOrder",
+    "Tenant",
+    "VERDICTS",
+    "WebhookEvent",
+    "db",
+    "reference_key",
+    "utcnow",
+]

@@ -1,0 +1,49 @@
+"""A merchant's integration with one provider: webhook token, credentials, IP allow-list."""
+
+from __future__ import annotations
+
+import peewee
+
+from .base import BaseModel, UTCDateTimeField, utcnow
+from .tenant import Tenant
+
+
+class Integration(BaseModel):
+    tenant = peewee.ForeignKeyField(Tenant, backref="integrations", on_delete="CASCADE")
+    provider = peewee.CharField(max_length=40)
+    # The unguessable path segment of the webhook URL.
+    token = peewee.CharField(max_length=64, unique=True)
+    created_at = UTCDateTimeField(default=utcnow)
+    # Disabling keeps the row (the inbox and payments point at it) but removes its
+    # credentials and allow-list; re-enabling makes a new integration with a new token.
+    disabled_at = UTCDateTimeField(null=True)
+
+    @property
+    def enabled(self) -> bool:
+        return self.disabled_at is None
+
+
+class Credential(BaseModel):
+    integration = peewee.ForeignKeyField(Integration, backref="credentials", on_delete="CASCADE")
+    # The provider's credential field this fills (core: "api"; monnify: "client_secret").
+    name = peewee.CharField(max_length=40)
+    generated = peewee.BooleanField(default=False)
+    # "primary", or "scoped" for the extra labelled credentials a core integration may add.
+    scope = peewee.CharField(max_length=16, default="primary")
+    label = peewee.CharField(max_length=200, default="")
+    # Public half of a generated credential (the API key); shown in lists.
+    key = peewee.CharField(max_length=80, null=True)
+    # Fernet token of the secret half.
+    secret_encrypted = peewee.TextField()
+    created_at = UTCDateTimeField(default=utcnow)
+    revoked_at = UTCDateTimeField(null=True)
+
+
+class AllowedNetwork(BaseModel):
+    integration = peewee.ForeignKeyField(Integration, backref="allowed_networks", on_delete="CASCADE")
+    cidr = peewee.CharField(max_length=64)
+    label = peewee.CharField(max_length=200, default="")
+    created_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("integration", "cidr"), True),)

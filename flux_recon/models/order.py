@@ -1,0 +1,59 @@
+"""Sales orders: what the merchant expects to be paid, and how much of it has been."""
+
+from __future__ import annotations
+
+import peewee
+
+from .base import BaseModel, UTCDateTimeField, utcnow
+from .tenant import Tenant
+
+ORDER_STATUSES = ("open", "partially_paid", "paid", "overpaid", "cancelled")
+
+
+def reference_key(value: str | None) -> str | None:
+    """The form references are compared in: trimmed and case-folded."""
+    if value is None:
+        return None
+    value = value.strip().casefold()
+    return value or None
+
+
+class SalesOrder(BaseModel):
+    tenant = peewee.ForeignKeyField(Tenant, backref="orders", on_delete="CASCADE")
+    reference = peewee.CharField(max_length=200)
+    # reference_key / payment_reference_key are the matching forms (see reference_key()).
+    reference_key = peewee.CharField(max_length=200)
+    payment_reference = peewee.CharField(max_length=200, null=True)
+    payment_reference_key = peewee.CharField(max_length=200, null=True)
+    virtual_account = peewee.CharField(max_length=64, null=True)
+    amount_minor = peewee.BigIntegerField()
+    currency = peewee.CharField(max_length=3)
+    # Sum of live allocations, kept by the engine under a row lock so status filters are
+    # an index lookup rather than a sum over allocations.
+    amount_paid_minor = peewee.BigIntegerField(default=0)
+    status = peewee.CharField(max_length=20, default="open")
+    description = peewee.TextField(null=True)
+    customer_id = peewee.CharField(max_length=200, null=True)
+    customer_name = peewee.CharField(max_length=200, null=True)
+    customer_email = peewee.CharField(max_length=320, null=True)
+    customer_phone = peewee.CharField(max_length=40, null=True)
+    created_at = UTCDateTimeField(default=utcnow)
+    updated_at = UTCDateTimeField(default=utcnow)
+    cancelled_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        table_name = "sales_order"
+        indexes = (
+            (("tenant", "reference_key"), True),
+            (("tenant", "payment_reference_key"), False),
+            (("tenant", "virtual_account"), False),
+            (("tenant", "status", "created_at"), False),
+        )
+
+    @property
+    def outstanding_minor(self) -> int:
+        return max(self.amount_minor - self.amount_paid_minor, 0)
+
+    @property
+    def overpaid_minor(self) -> int:
+        return max(self.amount_paid_minor - self.amount_minor, 0)

@@ -1,0 +1,67 @@
+"""Payments recorded from provider notices, and their allocations to orders."""
+
+from __future__ import annotations
+
+import peewee
+
+from .base import BaseModel, JSONField, UTCDateTimeField, utcnow
+from .integration import Integration
+from .order import SalesOrder
+from .tenant import Tenant
+
+# matched: fully allocated; unmatched: no order found; ambiguous: several candidates;
+# exception: found but not applicable (currency, cancelled order); not_applicable:
+# failed or pending payments, never allocated.
+RECONCILIATION_STATES = ("matched", "unmatched", "ambiguous", "exception", "not_applicable")
+
+
+class Payment(BaseModel):
+    tenant = peewee.ForeignKeyField(Tenant, backref="payments", on_delete="CASCADE")
+    integration = peewee.ForeignKeyField(Integration, null=True, backref="payments", on_delete="SET NULL")
+    provider = peewee.CharField(max_length=40)
+    external_id = peewee.CharField(max_length=200)
+    kind = peewee.CharField(max_length=16, default="payment")
+    status = peewee.CharField(max_length=16)
+    method = peewee.CharField(max_length=20, default="other")
+    amount_minor = peewee.BigIntegerField()
+    currency = peewee.CharField(max_length=3)
+    allocated_minor = peewee.BigIntegerField(default=0)
+    fee_minor = peewee.BigIntegerField(null=True)
+    settlement_minor = peewee.BigIntegerField(null=True)
+    references = JSONField(default=list)
+    destination_account = peewee.CharField(max_length=64, null=True)
+    parent_external_id = peewee.CharField(max_length=200, null=True)
+    payer_name = peewee.CharField(max_length=200, null=True)
+    payer_email = peewee.CharField(max_length=320, null=True)
+    payer_phone = peewee.CharField(max_length=40, null=True)
+    payer_customer_id = peewee.CharField(max_length=200, null=True)
+    payer_account_number = peewee.CharField(max_length=64, null=True)
+    payer_bank = peewee.CharField(max_length=200, null=True)
+    reconciliation = peewee.CharField(max_length=20, default="unmatched")
+    reconciliation_reason = peewee.TextField(null=True)
+    candidates = JSONField(null=True)
+    occurred_at = UTCDateTimeField()
+    received_at = UTCDateTimeField(default=utcnow)
+    updated_at = UTCDateTimeField(default=utcnow)
+    raw = JSONField(null=True)
+
+    class Meta:
+        indexes = (
+            # The idempotency key: concurrent duplicates are settled here, not in Python.
+            (("tenant", "provider", "external_id"), True),
+            (("tenant", "reconciliation", "received_at"), False),
+            (("tenant", "received_at"), False),
+        )
+
+
+class Allocation(BaseModel):
+    payment = peewee.ForeignKeyField(Payment, backref="allocations", on_delete="CASCADE")
+    order = peewee.ForeignKeyField(SalesOrder, backref="allocations", on_delete="CASCADE")
+    amount_minor = peewee.BigIntegerField()
+    currency = peewee.CharField(max_length=3)
+    # A strategy name ("reference", ...) or "manual".
+    matched_by = peewee.CharField(max_length=40)
+    created_by = peewee.CharField(max_length=200, default="engine")
+    created_at = UTCDateTimeField(default=utcnow)
+    released_at = UTCDateTimeField(null=True)
+    released_reason = peewee.TextField(null=True)

@@ -1,0 +1,38 @@
+"""The adapter contract: the Provider base class, auth building blocks, PaymentNotice."""
+
+from .auth import (
+    AuthCheck,
+    AuthContext,
+    BodyFieldSignature,
+    CredentialValue,
+    HeaderHmac,
+    IpAllowlist,
+    secret_of,
+)
+from .base import CredentialField, Provider, ProviderRegistry
+from .errors import AuthFailure, PayloadError
+from .notice import Ignored, NoticeKind, NoticeStatus, Payer, PaymentMethod, PaymentNotice
+from .request import MalformedBody, WebhookRequest
+
+__all__ = [
+    "AuthCheck",
+    "AuthContext",
+    "AuthFailure",
+    "BodyFieldSignature",
+    "CredentialField",
+    "CredentialValue",
+    "HeaderHmac",
+    "Ignored",
+    "IpAllowlist",
+    "MalformedBody",
+    "NoticeKind",
+    "NoticeStatus",
+    "Payer",
+    "PaymentMethod",
+    "PaymentNotice",
+    "PayloadError",
+    "Provider",
+    "ProviderRegistry",
+    "WebhookRequest",
+    "secret_of",
+]

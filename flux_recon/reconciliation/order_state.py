@@ -1,0 +1,19 @@
+"""Order status as a function of what has been allocated to it."""
+
+from __future__ import annotations
+
+
+def derive_status(amount_minor: int, paid_minor: int, *, cancelled: bool = False, tolerance_minor: int = 0) -> str:
+    """``open`` -> ``partially_paid`` -> ``paid`` -> ``overpaid``, or ``cancelled``.
+
+    An underpayment within ``tolerance_minor`` counts as paid.
+    """
+    if cancelled:
+        return "cancelled"
+    if paid_minor <= 0:
+        return "open"
+    if paid_minor < amount_minor - tolerance_minor:
+        return "partially_paid"
+    if paid_minor <= amount_minor:
+        return "paid"
+    return "overpaid"

@@ -1,0 +1,49 @@
+"""marshmallow fields shared by the resource schemas: exact money in, decimal strings out."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from ..money import MoneyError, format_minor, normalize_currency, parse_decimal
+
+
+class Amount(ma.fields.Field):
+    """A money amount: accepted as a decimal string ("1500.00") or an exact JSON number,
+    returned as a decimal string. Checked against the currency by the schema."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).setdefault("example", "1500.00")
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return parse_decimal(value)
+        except MoneyError as exc:
+            raise ma.ValidationError(str(exc)) from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else str(value)
+
+
+class Currency(ma.fields.String):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).setdefault("example", "NGN")
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return normalize_currency(text)
+        except MoneyError as exc:
+            raise ma.ValidationError(str(exc)) from None
+
+
+def minor_amount(attribute: str, **kwargs) -> ma.fields.Function:
+    """Dump-only decimal string of an integer minor-units attribute in the object's currency."""
+    metadata = {"example": "1500.00", "type": "string", **kwargs.pop("metadata", {})}
+    return ma.fields.Function(
+        lambda obj: None if getattr(obj, attribute) is None else format_minor(getattr(obj, attribute), obj.currency),
+        dump_only=True,
+        metadata=metadata,
+        **kwargs,
+    )

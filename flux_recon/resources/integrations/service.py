@@ -1,0 +1,93 @@
+"""Enabling and disabling integrations, and editing their IP allow-lists."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+
+import peewee
+from flask_smorest import abort
+
+from ...models import AllowedNetwork, Credential, Integration, utcnow
+from ...models.transactions import write_transaction
+
+
+def get_integration(tenant_id: str, integration_id: int) -> Integration:
+    """The tenant's enabled integration, or 404 (another tenant's looks the same as none)."""
+    integration = (
+        Integration.select()
+        .where(
+            (Integration.id == integration_id) & (Integration.tenant == tenant_id) & Integration.disabled_at.is_null()
+        )
+        .first()
+    )
+    if integration is None:
+        abort(404, message=f"integration {integration_id} not found")
+    return integration
+
+
+def enable(tenant_id: str, provider, secret_box) -> tuple[Integration, dict[int, str]]:
+    """Create an integration with a fresh token, generated credentials and the provider's
+    default allow-list. Returns it and the generated secrets by credential id (shown once)."""
+    shown: dict[int, str] = {}
+    try:
+        with write_transaction():
+            integration = Integration.create(tenant=tenant_id, provider=provider.name, token=secrets.token_urlsafe(24))
+            for field in provider.credentials:
+                if field.generated:
+                    secret = "fs_" + secrets.token_urlsafe(32)
+                    credential = Credential.create(
+                        integration=integration,
+                        name=field.name,
+                        generated=True,
+                        scope="primary",
+                        label="primary",
+                        key="fk_" + secrets.token_urlsafe(16),
+                        secret_encrypted=secret_box.encrypt(secret),
+                    )
+                    shown[credential.id] = secret
+            for cidr in provider.default_allowlist:
+                AllowedNetwork.create(
+                    integration=integration,
+                    cidr=normalize_network(cidr),
+                    label=f"{provider.title or provider.name} published address",
+                )
+    except peewee.IntegrityError:
+        abort(409, message=f"the {provider.name} integration is already enabled; disable it first to re-create it")
+    return integration, shown
+
+
+def disable(integration: Integration) -> None:
+    """Disable = delete, as Fluxvend documents: credentials and allow-list go; the row
+    stays so the inbox and payments keep pointing at it. Re-enabling starts afresh."""
+    with write_transaction():
+        Credential.delete().where(Credential.integration == integration.id).execute()
+        AllowedNetwork.delete().where(AllowedNetwork.integration == integration.id).execute()
+        Integration.update(disabled_at=utcnow()).where(Integration.id == integration.id).execute()
+
+
+def normalize_network(value: str) -> str:
+    """``"10.0.0.1"`` -> ``"10.0.0.1/32"``; a network with host bits set is refused."""
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=True))
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not an IPv4/IPv6 address or CIDR network: {exc}") from None
+
+
+def add_network(integration: Integration, cidr: str, label: str) -> AllowedNetwork:
+    try:
+        with write_transaction():
+            return AllowedNetwork.create(integration=integration, cidr=cidr, label=label)
+    except peewee.IntegrityError:
+        abort(409, message=f"{cidr} is already on this allow-list")
+
+
+def get_network(integration: Integration, entry_id: int) -> AllowedNetwork:
+    entry = (
+        AllowedNetwork.select()
+        .where((AllowedNetwork.id == entry_id) & (AllowedNetwork.integration == integration.id))
+        .first()
+    )
+    if entry is None:
+        abort(404, message=f"allow-list entry {entry_id} not found")
+    return entry

@@ -1,0 +1,134 @@
+"""/api/v1/orders: the merchant's sales orders and how far each is paid."""
+
+import datetime as dt
+
+import peewee
+from flask import g
+from flask.views import MethodView
+from flask_smorest import abort
+
+from ...extensions.api import Blueprint
+from ...extensions.pager import PeeweePage
+from ...models import SalesOrder, reference_key, utcnow
+from ...models.transactions import locked, write_transaction
+from ...money import to_minor
+from ...reconciliation.audit import record_audit
+from .schemas import OrderCreateSchema, OrderQueryArgsSchema, OrderSchema
+
+blp = Blueprint("orders", __name__, description="Sales orders: what you expect to be paid.")
+
+ORDER_EXAMPLE = {
+    "reference": "INV-1001",
+    "amount": "15000.00",
+    "currency": "NGN",
+    "customer": {"id": "C-77", "name": "Ada Obi", "email": "ada@example.com", "phone": "+2348012345678"},
+}
+
+
+def get_order(order_id: int, *, lock: bool = False) -> SalesOrder:
+    query = SalesOrder.select().where((SalesOrder.id == order_id) & (SalesOrder.tenant == g.tenant.id))
+    order = (locked(query) if lock else query).first()
+    if order is None:
+        abort(404, message=f"order {order_id} not found")
+    return order
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+@blp.route("")
+class Orders(MethodView):
+    @blp.arguments(OrderQueryArgsSchema, location="query")
+    @blp.response(200, OrderSchema(many=True))
+    @blp.paginate(PeeweePage)
+    @blp.errors()
+    def get(self, args):
+        """List orders, newest first (filter by status, reference, customer, creation time)"""
+        query = SalesOrder.select().where(SalesOrder.tenant == g.tenant.id)
+        if "status" in args:
+            query = query.where(SalesOrder.status == args["status"])
+        if "reference" in args:
+            key = reference_key(args["reference"])
+            query = query.where((SalesOrder.reference_key == key) | (SalesOrder.payment_reference_key == key))
+        if "customer" in args:
+            who = args["customer"].strip()
+            query = query.where(
+                (SalesOrder.customer_id == who)
+                | (SalesOrder.customer_email == who.lower())
+                | (SalesOrder.customer_phone == who)
+            )
+        if "created_from" in args:
+            query = query.where(SalesOrder.created_at >= _utc(args["created_from"]))
+        if "created_to" in args:
+            query = query.where(SalesOrder.created_at < _utc(args["created_to"]))
+        return query.order_by(SalesOrder.id.desc())
+
+    @blp.arguments(OrderCreateSchema, example=ORDER_EXAMPLE)
+    @blp.response(201, OrderSchema)
+    @blp.errors(409)
+    def post(self, data):
+        """Create a sales order"""
+        customer = data.get("customer") or {}
+        email = customer.get("email")
+        try:
+            with write_transaction():
+                order = SalesOrder.create(
+                    tenant=g.tenant.id,
+                    reference=data["reference"].strip(),
+                    reference_key=reference_key(data["reference"]),
+                    payment_reference=data.get("payment_reference"),
+                    payment_reference_key=reference_key(data.get("payment_reference")),
+                    virtual_account=(data.get("virtual_account") or "").strip() or None,
+                    amount_minor=to_minor(data["amount"], data["currency"]),
+                    currency=data["currency"],
+                    description=data.get("description"),
+                    customer_id=customer.get("id"),
+                    customer_name=customer.get("name"),
+                    customer_email=email.lower() if email else None,
+                    customer_phone=customer.get("phone"),
+                )
+                record_audit(
+                    g.tenant.id,
+                    g.actor,
+                    "order.created",
+                    "order",
+                    order.id,
+                    {"reference": order.reference, "amount_minor": order.amount_minor, "currency": order.currency},
+                )
+        except peewee.IntegrityError:
+            abort(409, message=f"an order with reference {data['reference']!r} already exists")
+        return order, 201
+
+
+@blp.route("/<int:order_id>")
+class OrderById(MethodView):
+    @blp.response(200, OrderSchema)
+    @blp.errors(404)
+    def get(self, order_id):
+        """Show an order with its paid, outstanding and overpaid amounts"""
+        return get_order(order_id)
+
+
+@blp.route("/<int:order_id>/cancel")
+class OrderCancel(MethodView):
+    @blp.response(200, OrderSchema)
+    @blp.errors(404, 409)
+    def post(self, order_id):
+        """Cancel an order
+
+        A payment that later matches a cancelled order is held as an exception for
+        review, never applied. An order that has payments allocated cannot be cancelled
+        (unmatch them first).
+        """
+        with write_transaction():
+            order = get_order(order_id, lock=True)
+            if order.status == "cancelled":
+                return order
+            if order.amount_paid_minor:
+                abort(409, message="this order has payments allocated; unmatch them before cancelling")
+            order.status = "cancelled"
+            order.cancelled_at = order.updated_at = utcnow()
+            order.save()
+            record_audit(g.tenant.id, g.actor, "order.cancelled", "order", order.id)
+        return order

@@ -1,0 +1,66 @@
+"""Schemas of the payments resource."""
+
+import marshmallow as ma
+
+from ...models import RECONCILIATION_STATES
+from ..fields import minor_amount
+
+
+class AllocationSchema(ma.Schema):
+    id = ma.fields.Integer()
+    order_id = ma.fields.Integer(attribute="order_id")
+    amount = minor_amount("amount_minor")
+    currency = ma.fields.String()
+    matched_by = ma.fields.String(metadata={"description": "a strategy name, or manual"})
+    created_by = ma.fields.String()
+    created_at = ma.fields.DateTime()
+    released_at = ma.fields.DateTime(allow_none=True)
+
+
+class PayerSchema(ma.Schema):
+    name = ma.fields.String(attribute="payer_name", allow_none=True)
+    email = ma.fields.String(attribute="payer_email", allow_none=True)
+    phone = ma.fields.String(attribute="payer_phone", allow_none=True)
+    customer_id = ma.fields.String(attribute="payer_customer_id", allow_none=True)
+    account_number = ma.fields.String(attribute="payer_account_number", allow_none=True)
+    bank = ma.fields.String(attribute="payer_bank", allow_none=True)
+
+
+class PaymentSchema(ma.Schema):
+    id = ma.fields.Integer()
+    provider = ma.fields.String(metadata={"example": "core"})
+    external_id = ma.fields.String(metadata={"description": "the provider's transaction id"})
+    kind = ma.fields.String(metadata={"description": "payment | refund | reversal"})
+    status = ma.fields.String(metadata={"description": "succeeded | failed | pending"})
+    method = ma.fields.String(metadata={"description": "card | bank_transfer | cash | ussd | wallet | other"})
+    amount = minor_amount("amount_minor")
+    currency = ma.fields.String()
+    allocated = minor_amount("allocated_minor")
+    fee = minor_amount("fee_minor", allow_none=True)
+    settlement_amount = minor_amount("settlement_minor", allow_none=True)
+    reconciliation = ma.fields.String(metadata={"description": " | ".join(RECONCILIATION_STATES)})
+    reconciliation_reason = ma.fields.String(allow_none=True)
+    candidates = ma.fields.List(
+        ma.fields.Integer(),
+        allow_none=True,
+        metadata={"description": "order ids considered (ambiguous: the competing orders)"},
+    )
+    references = ma.fields.List(ma.fields.String())
+    destination_account = ma.fields.String(allow_none=True)
+    parent_external_id = ma.fields.String(allow_none=True)
+    payer = ma.fields.Function(lambda payment: PayerSchema().dump(payment), dump_only=True, metadata={"type": "object"})
+    occurred_at = ma.fields.DateTime()
+    received_at = ma.fields.DateTime()
+    allocations = ma.fields.List(ma.fields.Nested(AllocationSchema))
+
+
+class PaymentQueryArgsSchema(ma.Schema):
+    reconciliation = ma.fields.String(
+        validate=ma.validate.OneOf(RECONCILIATION_STATES), metadata={"description": "e.g. unmatched: the review queue"}
+    )
+    status = ma.fields.String(validate=ma.validate.OneOf(("succeeded", "failed", "pending")))
+    provider = ma.fields.String()
+    reference = ma.fields.String(metadata={"description": "a reference the payment carried"})
+    order_id = ma.fields.Integer(metadata={"description": "payments allocated to this order"})
+    received_from = ma.fields.AwareDateTime(metadata={"description": "ISO 8601, inclusive"})
+    received_to = ma.fields.AwareDateTime(metadata={"description": "ISO 8601, exclusive"})

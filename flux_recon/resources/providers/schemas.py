@@ -1,0 +1,20 @@
+"""Schemas of the providers resource."""
+
+import marshmallow as ma
+
+
+class CredentialFieldSchema(ma.Schema):
+    name = ma.fields.String()
+    title = ma.fields.String()
+    generated = ma.fields.Boolean(metadata={"description": "made by this service (true) or supplied by you"})
+    required = ma.fields.Boolean()
+    description = ma.fields.String()
+
+
+class ProviderSchema(ma.Schema):
+    name = ma.fields.String(metadata={"example": "core"})
+    title = ma.fields.String()
+    description = ma.fields.String()
+    auth = ma.fields.List(ma.fields.Dict(), metadata={"description": "auth checks, in the order they run"})
+    credentials = ma.fields.List(ma.fields.Nested(CredentialFieldSchema))
+    default_allowlist = ma.fields.List(ma.fields.String())

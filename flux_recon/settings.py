@@ -1,0 +1,58 @@
+"""Settings: DefaultConfig, then the file named by FLUX_RECON_SETTINGS, then FLUX_RECON_* env."""
+
+from __future__ import annotations
+
+import os
+
+
+class DefaultConfig:
+    # Database: sqlite:///path (default: a file in the instance folder) or postgresql://...
+    DATABASE_URL = None
+    DATABASE_MAX_CONNECTIONS = 20
+    # Fernet key encrypting stored secrets; the development default is generated into
+    # the instance folder. Set it explicitly in production.
+    SECRET_KEY = None
+    # Bearer token for operator endpoints (POST /api/v1/tenants); unset = disabled.
+    ADMIN_TOKEN = None
+    # Base URL merchants' providers reach this service at, used to show webhook URLs.
+    # Unset: taken from the request that enabled the integration.
+    PUBLIC_BASE_URL = None
+    # CIDRs of reverse proxies whose X-Forwarded-For may be believed (DESIGN §8).
+    TRUSTED_PROXIES: list[str] = []
+    # Largest request body accepted (bytes); larger answers 413.
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    # How much of each webhook body the inbox keeps (bytes).
+    WEBHOOK_INBOX_BODY_LIMIT = 64 * 1024
+
+    API_TITLE = "flux-recon"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/"
+    OPENAPI_JSON_PATH = "api/v1/openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    # Swagger UI's files are served by this app (no CDN): see resources/docs_assets.
+    OPENAPI_SWAGGER_UI_URL = "/docs/assets/"
+    API_SPEC_OPTIONS = {
+        "info": {
+            "description": (
+                "Payment reconciliation: provider webhooks verified and matched to sales orders. "
+                "Authenticate with `Authorization: Bearer <api key>` "
+                "(`flux-recon tenants create --name NAME --json` prints one). "
+                "Every error has the shape `{code, status, message, errors}`."
+            )
+        },
+        "servers": [{"url": "/", "description": "this server"}],
+    }
+    JSON_SORT_KEYS = False
+
+
+def load_settings(app, test_config: dict | None = None) -> None:
+    """Fill ``app.config``: defaults, settings file, environment, then ``test_config``."""
+    app.config.from_object(DefaultConfig)
+    settings_file = os.environ.get("FLUX_RECON_SETTINGS")
+    if settings_file:
+        app.config.from_pyfile(os.path.abspath(settings_file))
+    # FLUX_RECON_DATABASE_URL -> DATABASE_URL; values are read as JSON when they parse.
+    app.config.from_prefixed_env("FLUX_RECON")
+    if test_config:
+        app.config.update(test_config)

@@ -1,0 +1,53 @@
+"""The webhook inbox: one row per request to a known integration, with its verdict."""
+
+from __future__ import annotations
+
+from ..models import WebhookEvent
+
+# Headers worth keeping for an audit; signature-bearing ones are redacted (see redact()).
+KEPT_HEADERS = ("Content-Type", "Content-Length", "User-Agent", "X-Forwarded-For", "X-Request-Id")
+
+
+def redact(value: str) -> str:
+    """Enough of a signature to tell two apart in an audit, never enough to reuse."""
+    return value[:6] + "…" if len(value) > 6 else "…"
+
+
+def selected_headers(headers, sensitive: tuple[str, ...]) -> dict[str, str]:
+    kept = {name: headers.get(name) for name in KEPT_HEADERS if headers.get(name) is not None}
+    for name in sensitive:
+        value = headers.get(name)
+        if value is not None:
+            kept[name] = redact(value)
+    return kept
+
+
+def record(
+    *,
+    integration,
+    client_ip,
+    verdict: str,
+    http_status: int,
+    reason: str | None,
+    headers: dict,
+    body: bytes | None,
+    body_limit: int,
+    credential_id=None,
+    payment_id=None,
+) -> WebhookEvent:
+    body = body or b""
+    return WebhookEvent.create(
+        tenant=integration.tenant_id,
+        integration=integration.id,
+        provider=integration.provider,
+        source_ip=str(client_ip),
+        verdict=verdict,
+        reason=reason,
+        http_status=http_status,
+        headers=headers,
+        body=body[:body_limit],
+        body_size=len(body),
+        body_truncated=len(body) > body_limit,
+        credential_id=credential_id,
+        payment=payment_id,
+    )

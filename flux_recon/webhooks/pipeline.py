@@ -1,0 +1,188 @@
+"""One webhook, start to finish: integration -> client IP -> auth -> parse -> engine, all recorded."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import current_app, request
+from flask_smorest import abort
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..models.transactions import write_transaction
+from ..providers import AuthFailure, Ignored, MalformedBody, PayloadError, PaymentNotice, WebhookRequest
+from ..reconciliation import InvalidNotice
+from . import inbox
+from .client_ip import client_ip
+from .context import auth_context, find_integration
+
+log = logging.getLogger(__name__)
+
+JSON_TYPES = ("application/json",)
+
+
+@dataclass
+class Rejection(Exception):
+    """A refused webhook: its HTTP answer and its inbox verdict."""
+
+    status: int
+    verdict: str
+    message: str
+    errors: dict | None = None
+
+
+class WebhookHandler:
+    """Handles POST /webhooks/<provider>/<token> for one app (its registry and engine)."""
+
+    def __init__(self, app):
+        self.providers = app.extensions["providers"]
+        self.engine = app.extensions["engine"]
+        self.plugin_manager = app.extensions["plugin_manager"]
+        self.secret_box = app.extensions["secret_box"]
+        self.trusted_proxies = app.extensions["trusted_proxies"]
+
+    def handle(self, provider_name: str, token: str):
+        integration = find_integration(provider_name, token)
+        provider = self.providers.get(provider_name)
+        if integration is None or provider is None:
+            abort(404, message="no enabled integration at this webhook URL")
+
+        # No peer address (a unix socket) maps to 0.0.0.0, which no allow-list admits by accident.
+        peer = request.remote_addr or "0.0.0.0"  # noqa: S104 - an address to compare, not to bind
+        ip = client_ip(peer, request.headers.get("X-Forwarded-For"), self.trusted_proxies)
+        headers = inbox.selected_headers(request.headers, provider.sensitive_headers())
+        body = None
+        try:
+            body = _read_body()
+            webhook = WebhookRequest(body=body, headers=request.headers)
+            credential = self._authenticate(provider, webhook, auth_context(integration, ip, self.secret_box))
+            _require_json(request.mimetype)
+            notices = _parse(provider, webhook)
+            if isinstance(notices, Ignored):
+                self._record(integration, ip, "ignored", 200, notices.reason, headers, body, credential)
+                return {
+                    "status": "ignored",
+                    "reason": notices.reason,
+                    "payment_id": None,
+                    "reconciliation": None,
+                    "payments": [],
+                }
+            return self._accept(integration, ip, notices, headers, body, credential)
+        except Rejection as rejection:
+            self._record(integration, ip, rejection.verdict, rejection.status, rejection.message, headers, body)
+            abort(rejection.status, message=rejection.message, errors=rejection.errors)
+
+    @staticmethod
+    def _authenticate(provider, webhook, context):
+        credential = None
+        for check in provider.auth:
+            try:
+                verified = check.verify(webhook, context)
+            except AuthFailure as failure:
+                raise Rejection(failure.status, failure.verdict, failure.message) from None
+            except MalformedBody as exc:
+                # A body-field signature needs the JSON first.
+                raise Rejection(400, "invalid_payload", str(exc)) from None
+            credential = verified or credential
+        return credential
+
+    def _accept(self, integration, ip, notices: list[PaymentNotice], headers, body, credential):
+        tenant_id = integration.tenant_id
+        for notice in notices:
+            if notice.tenant_hint is not None and notice.tenant_hint != tenant_id:
+                raise Rejection(
+                    422,
+                    "invalid_payload",
+                    f"tenantId {notice.tenant_hint!r} is not the tenant of this integration",
+                    {"tenantId": ["does not match the integration's tenant"]},
+                )
+        try:
+            with write_transaction():
+                outcomes = [
+                    self.engine.record(
+                        tenant_id=tenant_id, provider=integration.provider, notice=notice, integration_id=integration.id
+                    )
+                    for notice in notices
+                ]
+                status = "accepted" if any(o.status == "accepted" for o in outcomes) else "duplicate"
+                first = outcomes[0].payment if outcomes else None
+                self._record(
+                    integration,
+                    ip,
+                    status,
+                    200,
+                    None,
+                    headers,
+                    body,
+                    credential,
+                    payment_id=first.id if first else None,
+                )
+        except InvalidNotice as exc:
+            raise Rejection(422, "invalid_payload", exc.message, {exc.field: [exc.message]}) from None
+        self._announce([event for outcome in outcomes for event in outcome.events])
+        payments = [
+            {"payment_id": o.payment.id, "status": o.status, "reconciliation": o.reconciliation} for o in outcomes
+        ]
+        return {
+            "status": status,
+            "payment_id": payments[0]["payment_id"] if payments else None,
+            "reconciliation": payments[0]["reconciliation"] if payments else None,
+            "payments": payments,
+        }
+
+    def _record(self, integration, ip, verdict, http_status, reason, headers, body, credential=None, payment_id=None):
+        inbox.record(
+            integration=integration,
+            client_ip=ip,
+            verdict=verdict,
+            http_status=http_status,
+            reason=reason,
+            headers=headers,
+            body=body,
+            body_limit=current_app.config["WEBHOOK_INBOX_BODY_LIMIT"],
+            credential_id=credential.id if credential else None,
+            payment_id=payment_id,
+        )
+
+    def _announce(self, events: list[dict]) -> None:
+        # After commit only: an observer must never see an event whose change rolled back.
+        for event in events:
+            try:
+                self.plugin_manager.hook.flux_recon_event(event=event)
+            except Exception:
+                log.exception("a flux_recon_event hook failed for %s", event["event_type"])
+
+
+def _read_body() -> bytes:
+    try:
+        return request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        raise Rejection(413, "invalid_payload", f"body larger than {limit} bytes") from None
+
+
+def _require_json(mimetype: str) -> None:
+    if mimetype not in JSON_TYPES and not (mimetype.startswith("application/") and mimetype.endswith("+json")):
+        raise Rejection(415, "invalid_payload", f"Content-Type must be application/json, got {mimetype or 'none'}")
+
+
+def _parse(provider, webhook: WebhookRequest) -> list[PaymentNotice] | Ignored:
+    try:
+        webhook.payload  # noqa: B018 - parse once here so malformed JSON is a 400, not a 422
+        result = provider.parse(webhook)
+    except MalformedBody as exc:
+        raise Rejection(400, "invalid_payload", str(exc)) from None
+    except PayloadError as exc:
+        raise Rejection(422, "invalid_payload", exc.message, exc.errors or None) from None
+    except Exception:
+        # An adapter bug on odd input must still not be a 500 to the provider.
+        log.exception("provider %s failed to parse a payload", provider.name)
+        raise Rejection(422, "invalid_payload", "the provider adapter could not read this payload") from None
+    if isinstance(result, Ignored):
+        return result
+    if not isinstance(result, (list, tuple)) or not all(isinstance(n, PaymentNotice) for n in result):
+        log.error("provider %s returned %r from parse()", provider.name, type(result))
+        raise Rejection(422, "invalid_payload", "the provider adapter could not read this payload")
+    if not result:
+        return Ignored("no payment in this payload")
+    return list(result)

@@ -1,0 +1,44 @@
+"""Package metadata for flux-recon and the four provider plugins shipped with it."""
+
+from setuptools import find_packages, setup
+
+# The shipped provider plugins live under plugins/ and are installed as top-level
+# packages, found through the "flux_recon" entry points exactly like a third party's.
+SHIPPED_PLUGINS = ["flux_recon_core"]
+
+setup(
+    name="flux-recon",
+    version="0.1.0",
+    description="Payment-reconciliation microservice: verified provider webhooks matched to sales orders.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.11",
+    packages=find_packages(include=["flux_recon", "flux_recon.*"]) + SHIPPED_PLUGINS,
+    package_dir={name: f"plugins/{name}" for name in SHIPPED_PLUGINS},
+    package_data={"flux_recon_core": ["README.md"]},
+    include_package_data=True,
+    install_requires=[
+        "flask>=3.1,<4",
+        "flask-smorest>=0.47,<0.48",
+        "marshmallow>=4.0,<5",
+        "peewee>=4.5,<5",
+        "pluggy>=1.5,<2",
+        "gunicorn>=23",
+        "cryptography>=44",
+        "psycopg[binary]>=3.2,<4",
+        "swagger-ui-bundle>=1.1",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8",
+            "hypothesis>=6.100",
+            "openapi-spec-validator>=0.7",
+            "ruff>=0.6",
+        ],
+    },
+    entry_points={
+        "console_scripts": ["flux-recon=flux_recon.cli:cli"],
+        "flux_recon": [f"{name[len('flux_recon_') :]}={name}" for name in SHIPPED_PLUGINS],
+    },
+)
