@@ -87,12 +87,6 @@ def create_app(test_config: dict | None = None, *, plugins: list | None = None) 
     app = Flask(__name__, instance_relative_config=True)
     app.json = ExactJSONProvider(app)
     load_settings(app, test_config)
-    app.config["FLASKDB_EXCLUDED_ROUTES"] = (
-        "health.healthz",
-        "docs_assets.asset",
-        "api-docs.openapi_json",
-        "api-docs.openapi_swagger_ui",
-    )
 
     database.init_app(app)
     secret_box.init_app(app)

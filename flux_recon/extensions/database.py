@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import peewee
+from flask import request
 from playhouse import db_url
 from playhouse.flask_utils import FlaskDB
 from playhouse.migrations import Runner
@@ -61,11 +62,27 @@ def default_sqlite_url(instance_path: str) -> str:
     return "sqlite:///" + os.path.join(instance_path, "flux_recon.sqlite3")
 
 
+class RequestDB(FlaskDB):
+    """FlaskDB, but a request may find its thread's connection already open (a CLI
+    command or a test that queried before calling the app) and simply reuse it."""
+
+    def connect_db(self):
+        if self._excluded_routes and request.endpoint in self._excluded_routes:
+            return
+        self.database.connect(reuse_if_open=True)
+
+
 def init_app(app) -> None:
     """Bind the models to DATABASE_URL and open/close a connection around each request."""
     url = app.config.get("DATABASE_URL") or default_sqlite_url(app.instance_path)
     app.config["DATABASE_URL"] = url
     database = bind_database(url, max_connections=app.config["DATABASE_MAX_CONNECTIONS"])
-    app.config.setdefault("FLASKDB_EXCLUDED_ROUTES", ("health.healthz",))
-    FlaskDB(app, database)
+    # Routes that never touch the database do not open a connection.
+    app.config["FLASKDB_EXCLUDED_ROUTES"] = (
+        "health.healthz",
+        "docs_assets.asset",
+        "api-docs.openapi_json",
+        "api-docs.openapi_swagger_ui",
+    )
+    RequestDB(app, database)
     app.extensions["database"] = database
