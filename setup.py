@@ -34,6 +34,7 @@ setup(
             "pytest>=8",
             "hypothesis>=6.100",
             "openapi-spec-validator>=0.7",
+            "openapi-schema-validator>=0.6",
             "ruff>=0.6",
         ],
     },

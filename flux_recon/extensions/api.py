@@ -6,7 +6,9 @@ import logging
 from http import HTTPStatus
 
 import flask_smorest
-from flask import jsonify
+from flask import current_app, jsonify
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .auth import SECURITY_SCHEMES, require_admin, require_tenant
@@ -60,9 +62,21 @@ class Api(flask_smorest.Api):
         return response
 
 
+class ExactJSONParser(FlaskParser):
+    """webargs reads request bodies with plain json.loads; read them with the app's JSON
+    provider instead, so a JSON number like 1000.10 reaches the schema as a Decimal."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return core.missing
+        return current_app.json.loads(req.get_data(cache=True))
+
+
 class Blueprint(flask_smorest.Blueprint):
     """A Blueprint whose operations authenticate as ``auth`` ("tenant", "admin" or None)
     and document it, with ``errors(...)`` to document the error answers of an operation."""
+
+    ARGUMENTS_PARSER = ExactJSONParser()
 
     def __init__(self, *args, auth: str | None = "tenant", **kwargs):
         super().__init__(*args, **kwargs)
@@ -73,8 +87,9 @@ class Blueprint(flask_smorest.Blueprint):
             self.before_request(require_admin)
 
     def errors(self, *codes: int):
-        """Document the error responses an operation may give (auth errors are added)."""
-        all_codes = list(codes)
+        """Document the error responses an operation may give (auth errors, and 503 for a
+        database outage, are added)."""
+        all_codes = [*codes, 503]
         if self.auth:
             all_codes.append(401)
 

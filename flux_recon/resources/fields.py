@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from marshmallow.utils import missing
 
 from ..money import MoneyError, format_minor, normalize_currency, parse_decimal
 
@@ -12,7 +13,10 @@ class Amount(ma.fields.Field):
     returned as a decimal string. Checked against the currency by the schema."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("metadata", {}).setdefault("example", "1500.00")
+        metadata = kwargs.setdefault("metadata", {})
+        metadata.setdefault("example", "1500.00")
+        metadata.setdefault("type", "string")
+        metadata.setdefault("pattern", r"^\d+(\.\d+)?$")
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -47,3 +51,11 @@ def minor_amount(attribute: str, **kwargs) -> ma.fields.Function:
         metadata=metadata,
         **kwargs,
     )
+
+
+class SameObject(ma.fields.Nested):
+    """Dumps a group of the object's own attributes as a nested object (``payer``,
+    ``customer``), so the OpenAPI document shows its fields."""
+
+    def get_value(self, obj, attr, accessor=None, default=missing):
+        return obj

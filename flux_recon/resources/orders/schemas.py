@@ -4,7 +4,7 @@ import marshmallow as ma
 
 from ...models import ORDER_STATUSES
 from ...money import MoneyError, to_minor
-from ..fields import Amount, Currency, minor_amount
+from ..fields import Amount, Currency, SameObject, minor_amount
 
 
 class CustomerSchema(ma.Schema):
@@ -63,11 +63,9 @@ class OrderSchema(ma.Schema):
     amount_paid = minor_amount("amount_paid_minor", metadata={"description": "sum of live allocations"})
     outstanding = minor_amount("outstanding_minor")
     overpaid = minor_amount("overpaid_minor", metadata={"description": "excess paid over the amount"})
-    status = ma.fields.String(metadata={"description": " | ".join(ORDER_STATUSES)})
+    status = ma.fields.String(metadata={"enum": list(ORDER_STATUSES)})
     description = ma.fields.String(allow_none=True)
-    customer = ma.fields.Function(
-        lambda order: OrderCustomerView().dump(order), dump_only=True, metadata={"type": "object"}
-    )
+    customer = SameObject(OrderCustomerView, dump_only=True)
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
     cancelled_at = ma.fields.DateTime(allow_none=True)

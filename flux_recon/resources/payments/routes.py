@@ -1,9 +1,11 @@
 """/api/v1/payments: payments received from providers and how each was reconciled."""
 
+import json
+
 from flask import g
 from flask.views import MethodView
 from flask_smorest import abort
-from peewee import prefetch
+from peewee import Value, prefetch
 
 from ...extensions.api import Blueprint
 from ...extensions.pager import PeeweePage
@@ -35,8 +37,10 @@ class Payments(MethodView):
             if name in args:
                 query = query.where(getattr(Payment, name) == args[name])
         if "reference" in args:
-            # JSON text search is fine for a filter; matching itself never scans.
-            query = query.where(Payment.references.contains(f'"{args["reference"]}"'))
+            # A text search in the stored JSON array: fine for a filter (matching itself
+            # never scans). Value(converter=False) keeps JSONField from re-encoding it.
+            pattern = "%" + json.dumps(args["reference"]) + "%"
+            query = query.where(Payment.references ** Value(pattern, converter=False))
         if "order_id" in args:
             query = query.where(
                 Payment.id.in_(Allocation.select(Allocation.payment).where(Allocation.order == args["order_id"]))

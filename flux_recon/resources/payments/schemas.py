@@ -3,7 +3,8 @@
 import marshmallow as ma
 
 from ...models import RECONCILIATION_STATES
-from ..fields import minor_amount
+from ...providers import NoticeKind, NoticeStatus, PaymentMethod
+from ..fields import SameObject, minor_amount
 
 
 class AllocationSchema(ma.Schema):
@@ -30,15 +31,15 @@ class PaymentSchema(ma.Schema):
     id = ma.fields.Integer()
     provider = ma.fields.String(metadata={"example": "core"})
     external_id = ma.fields.String(metadata={"description": "the provider's transaction id"})
-    kind = ma.fields.String(metadata={"description": "payment | refund | reversal"})
-    status = ma.fields.String(metadata={"description": "succeeded | failed | pending"})
-    method = ma.fields.String(metadata={"description": "card | bank_transfer | cash | ussd | wallet | other"})
+    kind = ma.fields.String(metadata={"enum": [k.value for k in NoticeKind]})
+    status = ma.fields.String(metadata={"enum": [s.value for s in NoticeStatus]})
+    method = ma.fields.String(metadata={"enum": [m.value for m in PaymentMethod]})
     amount = minor_amount("amount_minor")
     currency = ma.fields.String()
     allocated = minor_amount("allocated_minor")
     fee = minor_amount("fee_minor", allow_none=True)
     settlement_amount = minor_amount("settlement_minor", allow_none=True)
-    reconciliation = ma.fields.String(metadata={"description": " | ".join(RECONCILIATION_STATES)})
+    reconciliation = ma.fields.String(metadata={"enum": list(RECONCILIATION_STATES)})
     reconciliation_reason = ma.fields.String(allow_none=True)
     candidates = ma.fields.List(
         ma.fields.Integer(),
@@ -48,7 +49,7 @@ class PaymentSchema(ma.Schema):
     references = ma.fields.List(ma.fields.String())
     destination_account = ma.fields.String(allow_none=True)
     parent_external_id = ma.fields.String(allow_none=True)
-    payer = ma.fields.Function(lambda payment: PayerSchema().dump(payment), dump_only=True, metadata={"type": "object"})
+    payer = SameObject(PayerSchema, dump_only=True)
     occurred_at = ma.fields.DateTime()
     received_at = ma.fields.DateTime()
     allocations = ma.fields.List(ma.fields.Nested(AllocationSchema))
