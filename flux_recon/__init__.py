@@ -62,7 +62,10 @@ __all__ = [
 
 
 class ExactJSONProvider(DefaultJSONProvider):
-    """Request JSON with Decimal for every fractional number: money never passes through float."""
+    """Request JSON with Decimal for every fractional number: money never passes through float.
+    Responses keep the field order the schemas declare."""
+
+    sort_keys = False
 
     def loads(self, s, **kwargs):
         kwargs.setdefault("parse_float", Decimal)

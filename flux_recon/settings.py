@@ -43,7 +43,6 @@ class DefaultConfig:
         },
         "servers": [{"url": "/", "description": "this server"}],
     }
-    JSON_SORT_KEYS = False
 
 
 def load_settings(app, test_config: dict | None = None) -> None:

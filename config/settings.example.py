@@ -1,0 +1,49 @@
+# flux-recon settings file: copy it, edit it, and point FLUX_RECON_SETTINGS at the copy.
+#
+#   FLUX_RECON_SETTINGS=/etc/flux-recon/settings.py gunicorn -c config/gunicorn.conf.py wsgi:app
+#
+# Order of precedence: built-in defaults < this file < FLUX_RECON_* environment variables
+# (FLUX_RECON_DATABASE_URL overrides DATABASE_URL here). Every setting is shown with its default.
+
+# --- Database -------------------------------------------------------------------------------
+# sqlite:///absolute/path/to/file.sqlite3 (the default is a file in the instance folder), or
+# postgresql://user:password@host:5432/dbname for production (pooled connections).
+DATABASE_URL = None
+# Most connections one PostgreSQL pool (one gunicorn worker) opens.
+DATABASE_MAX_CONNECTIONS = 20
+
+# --- Secrets --------------------------------------------------------------------------------
+# Fernet key that encrypts stored provider and API secrets. Make one with
+#   flux-recon secrets generate-key
+# Unset: a key is generated into the instance folder (development only; back it up, or
+# every stored secret becomes unreadable).
+SECRET_KEY = None
+# Bearer token that allows operator-only endpoints (POST /api/v1/tenants). Unset: disabled.
+ADMIN_TOKEN = None
+
+# --- Webhooks -------------------------------------------------------------------------------
+# Base URL providers reach this service at; used to show each integration's webhook URL.
+# Unset: the scheme and host of the request that enabled the integration.
+PUBLIC_BASE_URL = None
+# CIDRs of your reverse proxies / load balancers. Only a request whose socket peer is in
+# one of these has its X-Forwarded-For believed (the right-most address that is not itself
+# a trusted proxy). Empty: the socket peer is always the client address.
+TRUSTED_PROXIES = []
+# Largest request body accepted, in bytes; a larger one is answered 413.
+MAX_CONTENT_LENGTH = 1024 * 1024
+# How many bytes of each webhook body the inbox keeps.
+WEBHOOK_INBOX_BODY_LIMIT = 64 * 1024
+
+# --- API documentation ----------------------------------------------------------------------
+# The OpenAPI document is served at /api/v1/openapi.json and Swagger UI at /docs.
+API_TITLE = "flux-recon"
+
+# --- Plugins --------------------------------------------------------------------------------
+# Which installed plugins load is chosen by the environment variable FLUX_RECON_LOAD_PLUGINS
+# (comma-separated entry-point names, e.g. "core,monnify"); unset loads all of them. It is
+# read before the app exists, so it cannot be set in this file.
+
+# --- gunicorn -------------------------------------------------------------------------------
+# Server settings live in config/gunicorn.conf.py and read these environment variables:
+# FLUX_RECON_BIND (127.0.0.1:8000), FLUX_RECON_WORKERS (2 x cores + 1), FLUX_RECON_TIMEOUT (30),
+# FLUX_RECON_ACCESS_LOG ("-" = stdout), FLUX_RECON_LOG_LEVEL (info).

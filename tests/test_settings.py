@@ -1,0 +1,50 @@
+"""Settings precedence: defaults, then the FLUX_RECON_SETTINGS file, then FLUX_RECON_* env."""
+
+import runpy
+from pathlib import Path
+
+from flask import Flask
+
+from flux_recon.settings import DefaultConfig, load_settings
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "settings.example.py"
+
+
+def loaded(monkeypatch, tmp_path, file_text=None, env=None, test_config=None):
+    if file_text is not None:
+        path = tmp_path / "settings.py"
+        path.write_text(file_text)
+        monkeypatch.setenv("FLUX_RECON_SETTINGS", str(path))
+    for key, value in (env or {}).items():
+        monkeypatch.setenv(key, value)
+    app = Flask("t")
+    load_settings(app, test_config)
+    return app.config
+
+
+def test_defaults(monkeypatch, tmp_path):
+    monkeypatch.delenv("FLUX_RECON_SETTINGS", raising=False)
+    config = loaded(monkeypatch, tmp_path)
+    assert config["MAX_CONTENT_LENGTH"] == 1024 * 1024
+    assert config["TRUSTED_PROXIES"] == []
+
+
+def test_file_overrides_defaults_and_env_overrides_file(monkeypatch, tmp_path):
+    config = loaded(
+        monkeypatch,
+        tmp_path,
+        file_text='DATABASE_URL = "sqlite:///from-file.db"\nADMIN_TOKEN = "file-token"\n',
+        env={"FLUX_RECON_ADMIN_TOKEN": "env-token", "FLUX_RECON_TRUSTED_PROXIES": '["10.0.0.0/8"]'},
+    )
+    assert config["DATABASE_URL"] == "sqlite:///from-file.db"
+    assert config["ADMIN_TOKEN"] == "env-token"
+    assert config["TRUSTED_PROXIES"] == ["10.0.0.0/8"]
+
+
+def test_settings_example_names_every_default_setting_with_its_default():
+    example = runpy.run_path(str(EXAMPLE))
+    defaults = {k: v for k, v in vars(DefaultConfig).items() if k.isupper() and not k.startswith(("API_", "OPENAPI_"))}
+    missing = set(defaults) - set(example)
+    assert not missing, f"settings.example.py does not document {sorted(missing)}"
+    for key in set(defaults) & set(example):
+        assert example[key] == defaults[key], key
