@@ -23,6 +23,9 @@ limit_request_fields = 100
 accesslog = os.environ.get("FLUX_RECON_ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("FLUX_RECON_LOG_LEVEL", "info")
+# gunicorn 27 opens a control socket in $HOME by default; nothing here uses it, and two
+# instances on one machine would contend for the same path.
+control_socket_disable = True
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
 # The webhook token in the URL works like a password: keep only its first characters.
