@@ -29,9 +29,10 @@ def flux_recon_register_matchers(register: Callable[[Any], None]) -> None:
     """Register reconciliation strategies.
 
     Called once when the app is created. Call ``register(matcher)`` with an instance of a
-    :class:`flux_recon.Matcher` subclass (a ``name``, a ``priority`` and a
-    ``candidates(tenant_id, notice)`` method). Lower priority runs first; the built-in
-    strategies use 100 (reference), 200 (virtual account) and 300 (amount + customer).
+    :class:`flux_recon.Matcher` subclass (a unique ``name``, a ``priority`` and a
+    ``candidates(tenant_id, notice, settings)`` method returning orders). Lower priority
+    runs first; the built-in strategies use 100 (reference), 200 (virtual account) and
+    300 (amount + customer). Tenants can switch any strategy off by its name.
 
     :param register: adds one matcher.
     :returns: nothing.

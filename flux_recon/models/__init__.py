@@ -4,7 +4,7 @@ from .audit import AuditEntry
 from .base import BaseModel, db, utcnow
 from .integration import AllowedNetwork, Credential, Integration
 from .order import ORDER_STATUSES, SalesOrder, reference_key
-from .payment import RECONCILIATION_STATES, Allocation, Payment
+from .payment import PAYMENT_STATUSES, RECONCILIATION_STATES, Allocation, Payment
 from .tenant import ApiKey, Tenant
 from .webhook_event import VERDICTS, WebhookEvent
 
@@ -32,6 +32,7 @@ __all__ = [
     "Credential",
     "Integration",
     "ORDER_STATUSES",
+    "PAYMENT_STATUSES",
     "Payment",
     "RECONCILIATION_STATES",
     "SalesOrder",

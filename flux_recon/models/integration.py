@@ -47,3 +47,11 @@ class AllowedNetwork(BaseModel):
 
     class Meta:
         indexes = ((("integration", "cidr"), True),)
+
+
+# One enabled integration per provider and tenant; disabled ones stay for history.
+Integration.add_index(
+    Integration.index(Integration.tenant, Integration.provider, unique=True, name="integration_one_enabled").where(
+        Integration.disabled_at.is_null()
+    )
+)

@@ -48,6 +48,9 @@ class SalesOrder(BaseModel):
             (("tenant", "payment_reference_key"), False),
             (("tenant", "virtual_account"), False),
             (("tenant", "status", "created_at"), False),
+            (("tenant", "customer_id"), False),
+            (("tenant", "customer_email"), False),
+            (("tenant", "customer_phone"), False),
         )
 
     @property

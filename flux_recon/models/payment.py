@@ -9,10 +9,22 @@ from .integration import Integration
 from .order import SalesOrder
 from .tenant import Tenant
 
-# matched: fully allocated; unmatched: no order found; ambiguous: several candidates;
-# exception: found but not applicable (currency, cancelled order); not_applicable:
+# matched: fully allocated (a refund: applied to its payment); partially_matched: split by
+# hand and not yet fully allocated; unmatched: no order found (or unmatched by a person);
+# ambiguous: several candidate orders; exception: found but not applicable (currency,
+# cancelled order); orphan: a refund or reversal of a payment never seen; not_applicable:
 # failed or pending payments, never allocated.
-RECONCILIATION_STATES = ("matched", "unmatched", "ambiguous", "exception", "not_applicable")
+RECONCILIATION_STATES = (
+    "matched",
+    "partially_matched",
+    "unmatched",
+    "ambiguous",
+    "exception",
+    "orphan",
+    "not_applicable",
+)
+# succeeded payments may later become reversed (whole) or refunded (in full).
+PAYMENT_STATUSES = ("succeeded", "failed", "pending", "reversed", "refunded")
 
 
 class Payment(BaseModel):
@@ -26,6 +38,8 @@ class Payment(BaseModel):
     amount_minor = peewee.BigIntegerField()
     currency = peewee.CharField(max_length=3)
     allocated_minor = peewee.BigIntegerField(default=0)
+    # Sum of refunds and reversals applied to this payment.
+    refunded_minor = peewee.BigIntegerField(default=0)
     fee_minor = peewee.BigIntegerField(null=True)
     settlement_minor = peewee.BigIntegerField(null=True)
     references = JSONField(default=list)
@@ -51,6 +65,8 @@ class Payment(BaseModel):
             (("tenant", "provider", "external_id"), True),
             (("tenant", "reconciliation", "received_at"), False),
             (("tenant", "received_at"), False),
+            # Refunds find their payment, and a late payment its orphan refunds.
+            (("tenant", "provider", "parent_external_id"), False),
         )
 
 

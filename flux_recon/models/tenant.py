@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import peewee
 
-from .base import BaseModel, UTCDateTimeField, utcnow
+from .base import BaseModel, JSONField, UTCDateTimeField, utcnow
 
 
 class Tenant(BaseModel):
     id = peewee.CharField(primary_key=True, max_length=40)
     name = peewee.CharField(max_length=200)
     created_at = UTCDateTimeField(default=utcnow)
+    # Reconciliation settings (see reconciliation/settings.py); None = the defaults.
+    settings = JSONField(null=True)
 
 
 class ApiKey(BaseModel):

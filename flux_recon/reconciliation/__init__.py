@@ -1,7 +1,19 @@
 """The reconciliation engine: strategies, allocation, order/payment state. No Flask imports."""
 
-from .engine import Engine, InvalidNotice, Outcome
-from .matchers import Matcher, ReferenceMatcher
+from .engine import Engine
+from .matchers import AmountCustomerMatcher, Matcher, ReferenceMatcher, VirtualAccountMatcher
 from .order_state import derive_status
+from .records import InvalidNotice, Outcome
+from .settings import ReconciliationSettings
 
-__all__ = ["Engine", "InvalidNotice", "Matcher", "Outcome", "ReferenceMatcher", "derive_status"]
+__all__ = [
+    "AmountCustomerMatcher",
+    "Engine",
+    "InvalidNotice",
+    "Matcher",
+    "Outcome",
+    "ReconciliationSettings",
+    "ReferenceMatcher",
+    "VirtualAccountMatcher",
+    "derive_status",
+]

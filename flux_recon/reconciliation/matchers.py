@@ -1,4 +1,4 @@
-"""Matching strategies: the Matcher contract and the built-in strategies, registered by hook."""
+"""Matching strategies: the Matcher contract and the built-in three, registered by hook."""
 
 from __future__ import annotations
 
@@ -7,21 +7,27 @@ from typing import ClassVar
 
 from ..hookspecs import hookimpl
 from ..models import SalesOrder, reference_key
+from ..money import to_minor
 from ..providers import PaymentNotice
+from .settings import ReconciliationSettings
 
 # Enough to show a merchant the competing orders without loading a whole customer history.
 MAX_CANDIDATES = 20
+OPEN_STATUSES = ("open", "partially_paid")
 
 
 class Matcher:
     """A reconciliation strategy. Subclass it, set ``name`` and ``priority`` (lower runs
     first) and implement ``candidates``, which returns the orders this strategy thinks the
-    notice pays: none, one (a match) or several (ambiguous). It must be an indexed query."""
+    notice pays: none, one (a match) or several (ambiguous). It must be an indexed query:
+    its cost may not grow with the number of orders."""
 
     name: ClassVar[str]
     priority: ClassVar[int] = 1000
 
-    def candidates(self, tenant_id: str, notice: PaymentNotice) -> Sequence[SalesOrder]:
+    def candidates(
+        self, tenant_id: str, notice: PaymentNotice, settings: ReconciliationSettings
+    ) -> Sequence[SalesOrder]:
         raise NotImplementedError
 
 
@@ -32,11 +38,10 @@ class ReferenceMatcher(Matcher):
     name = "reference"
     priority = 100
 
-    def candidates(self, tenant_id, notice):
-        keys = {key for key in map(reference_key, notice.references) if key}
+    def candidates(self, tenant_id, notice, settings):
+        keys = sorted({key for key in map(reference_key, notice.references) if key})
         if not keys:
             return []
-        keys = sorted(keys)
         query = (
             SalesOrder.select()
             .where(
@@ -49,6 +54,74 @@ class ReferenceMatcher(Matcher):
         return list(query)
 
 
+class VirtualAccountMatcher(Matcher):
+    """The account paid into equals an order's ``virtual_account``.
+
+    A customer's reserved account may serve several orders: the ones still open are the
+    candidates; if none is open, every order on that account is (so a payment to a paid
+    order's account shows as an overpayment, to a cancelled one as an exception).
+    """
+
+    name = "virtual_account"
+    priority = 200
+
+    def candidates(self, tenant_id, notice, settings):
+        account = (notice.destination_account or "").strip()
+        if not account:
+            return []
+        query = (
+            SalesOrder.select()
+            .where((SalesOrder.tenant == tenant_id) & (SalesOrder.virtual_account == account))
+            .order_by(SalesOrder.id)
+            .limit(MAX_CANDIDATES)
+        )
+        orders = list(query)
+        still_open = [order for order in orders if order.status in OPEN_STATUSES]
+        return still_open or orders
+
+
+class AmountCustomerMatcher(Matcher):
+    """Exactly one open order of the same customer (customer id, email or phone), in the
+    payment's currency, whose outstanding amount equals the payment, created within the
+    tenant's window before the payment."""
+
+    name = "amount_customer"
+    priority = 300
+
+    def candidates(self, tenant_id, notice, settings):
+        payer = notice.payer
+        same_customer = []
+        if payer.customer_id:
+            same_customer.append(SalesOrder.customer_id == payer.customer_id.strip())
+        if payer.email:
+            same_customer.append(SalesOrder.customer_email == payer.email.strip().lower())
+        if payer.phone:
+            same_customer.append(SalesOrder.customer_phone == payer.phone.strip())
+        if not same_customer:
+            return []
+        who = same_customer[0]
+        for condition in same_customer[1:]:
+            who = who | condition
+        amount_minor = to_minor(notice.amount, notice.currency)
+        query = (
+            SalesOrder.select()
+            .where(
+                (SalesOrder.tenant == tenant_id)
+                & who
+                & SalesOrder.status.in_(OPEN_STATUSES)
+                & (SalesOrder.currency == notice.currency)
+                & ((SalesOrder.amount_minor - SalesOrder.amount_paid_minor) == amount_minor)
+                & (SalesOrder.created_at >= notice.occurred_at - settings.customer_window)
+                & (SalesOrder.created_at <= notice.occurred_at)
+            )
+            .order_by(SalesOrder.id)
+            .limit(MAX_CANDIDATES)
+        )
+        return list(query)
+
+
 @hookimpl
 def flux_recon_register_matchers(register):
     register(ReferenceMatcher())
+    register(VirtualAccountMatcher())
+    register(AmountCustomerMatcher())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-MODULES = ("tenants", "providers", "integrations", "orders", "payments")
+MODULES = ("tenants", "providers", "integrations", "orders", "payments", "reports", "audit", "settings")
 
 
 def register_blueprints(api) -> None:

@@ -12,6 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ..models.transactions import write_transaction
 from ..providers import AuthFailure, Ignored, MalformedBody, PayloadError, PaymentNotice, WebhookRequest
 from ..reconciliation import InvalidNotice
+from ..reconciliation.events import announce
 from . import inbox
 from .client_ip import client_ip
 from .context import auth_context, find_integration
@@ -119,7 +120,7 @@ class WebhookHandler:
                 )
         except InvalidNotice as exc:
             raise Rejection(422, "invalid_payload", exc.message, {exc.field: [exc.message]}) from None
-        self._announce([event for outcome in outcomes for event in outcome.events])
+        announce(self.plugin_manager, [event for outcome in outcomes for event in outcome.events])
         payments = [
             {"payment_id": o.payment.id, "status": o.status, "reconciliation": o.reconciliation} for o in outcomes
         ]
@@ -143,14 +144,6 @@ class WebhookHandler:
             credential_id=credential.id if credential else None,
             payment_id=payment_id,
         )
-
-    def _announce(self, events: list[dict]) -> None:
-        # After commit only: an observer must never see an event whose change rolled back.
-        for event in events:
-            try:
-                self.plugin_manager.hook.flux_recon_event(event=event)
-            except Exception:
-                log.exception("a flux_recon_event hook failed for %s", event["event_type"])
 
 
 def _read_body() -> bytes:

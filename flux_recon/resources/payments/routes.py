@@ -2,7 +2,7 @@
 
 import json
 
-from flask import g
+from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import abort
 from peewee import Value, prefetch
@@ -10,7 +10,13 @@ from peewee import Value, prefetch
 from ...extensions.api import Blueprint
 from ...extensions.pager import PeeweePage
 from ...models import Allocation, Payment
-from .schemas import PaymentQueryArgsSchema, PaymentSchema
+from ...models.transactions import write_transaction
+from ...money import MoneyError, parse_amount
+from ...reconciliation import manual
+from ...reconciliation.events import announce
+from ...reconciliation.manual import ManualChangeRefused
+from ..orders.routes import get_order
+from .schemas import MatchSchema, PaymentQueryArgsSchema, PaymentSchema, UnmatchSchema
 
 blp = Blueprint("payments", __name__, description="Payments reported by providers, with their reconciliation.")
 
@@ -33,7 +39,9 @@ class Payments(MethodView):
     def get(self, args):
         """List payments, newest first (filter by reconciliation state, status, provider, reference, order, time)"""
         query = Payment.select().where(Payment.tenant == g.tenant.id)
-        for name in ("reconciliation", "status", "provider"):
+        if args.get("reconciliation"):
+            query = query.where(Payment.reconciliation.in_(args["reconciliation"]))
+        for name in ("status", "provider", "kind"):
             if name in args:
                 query = query.where(getattr(Payment, name) == args[name])
         if "reference" in args:
@@ -52,13 +60,74 @@ class Payments(MethodView):
         return query.order_by(Payment.id.desc())
 
 
+def get_payment(payment_id: int) -> Payment:
+    payment = Payment.select().where((Payment.id == payment_id) & (Payment.tenant == g.tenant.id)).first()
+    if payment is None:
+        abort(404, message=f"payment {payment_id} not found")
+    return payment
+
+
 @blp.route("/<int:payment_id>")
 class PaymentById(MethodView):
     @blp.response(200, PaymentSchema)
     @blp.errors(404)
     def get(self, payment_id):
         """Show a payment with its allocations"""
-        payment = Payment.select().where((Payment.id == payment_id) & (Payment.tenant == g.tenant.id)).first()
-        if payment is None:
-            abort(404, message=f"payment {payment_id} not found")
-        return payment
+        return get_payment(payment_id)
+
+
+def _change_by_hand(payment_id: int, change) -> Payment:
+    """Run a manual change in one transaction, answer 409 if it breaks a rule, and hand the
+    resulting events to plugins after the commit."""
+    get_payment(payment_id)
+    try:
+        with write_transaction():
+            events = change()
+    except ManualChangeRefused as refused:
+        abort(409, message=str(refused))
+    announce(current_app.extensions["plugin_manager"], events)
+    return get_payment(payment_id)
+
+
+@blp.route("/<int:payment_id>/match")
+class PaymentMatch(MethodView):
+    @blp.arguments(MatchSchema, example={"order_id": 12, "amount": "5000.00", "reason": "customer's second order"})
+    @blp.response(200, PaymentSchema)
+    @blp.errors(404, 409)
+    def post(self, data, payment_id):
+        """Match a payment to an order by hand (all of it, or a part: a split)
+
+        Allocates `amount` (default: everything not yet allocated) to the order. Repeat with
+        other orders to split a payment. Refused (409) for a payment that is not a
+        succeeded payment, an order that is cancelled or in another currency, or an amount
+        larger than what is unallocated. Recorded in the audit log with your reason.
+        """
+        order = get_order(data["order_id"])
+        amount_minor = None
+        if "amount" in data:
+            try:
+                amount_minor = parse_amount(data["amount"], order.currency)
+            except MoneyError as exc:
+                abort(422, message=str(exc), errors={"json": {"amount": [str(exc)]}})
+        reason = data["reason"]
+        return _change_by_hand(
+            payment_id, lambda: manual.match(payment_id, order, amount_minor, actor=g.actor, reason=reason)
+        )
+
+
+@blp.route("/<int:payment_id>/unmatch")
+class PaymentUnmatch(MethodView):
+    @blp.arguments(UnmatchSchema, example={"reason": "paid for another customer's order"})
+    @blp.response(200, PaymentSchema)
+    @blp.errors(404, 409)
+    def post(self, data, payment_id):
+        """Unmatch a payment (from every order, or from one)
+
+        Releases the allocations, derives the orders' statuses again and leaves the payment
+        `unmatched` in the review queue; the engine will not match it again by itself.
+        """
+        order_id = data.get("order_id")
+        if order_id is not None:
+            get_order(order_id)
+        reason = data["reason"]
+        return _change_by_hand(payment_id, lambda: manual.unmatch(payment_id, order_id, actor=g.actor, reason=reason))

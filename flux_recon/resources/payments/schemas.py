@@ -1,10 +1,11 @@
 """Schemas of the payments resource."""
 
 import marshmallow as ma
+from webargs.fields import DelimitedList
 
-from ...models import RECONCILIATION_STATES
-from ...providers import NoticeKind, NoticeStatus, PaymentMethod
-from ..fields import SameObject, minor_amount
+from ...models import PAYMENT_STATUSES, RECONCILIATION_STATES
+from ...providers import NoticeKind, PaymentMethod
+from ..fields import Amount, SameObject, minor_amount
 
 
 class AllocationSchema(ma.Schema):
@@ -32,11 +33,12 @@ class PaymentSchema(ma.Schema):
     provider = ma.fields.String(metadata={"example": "core"})
     external_id = ma.fields.String(metadata={"description": "the provider's transaction id"})
     kind = ma.fields.String(metadata={"enum": [k.value for k in NoticeKind]})
-    status = ma.fields.String(metadata={"enum": [s.value for s in NoticeStatus]})
+    status = ma.fields.String(metadata={"enum": list(PAYMENT_STATUSES)})
     method = ma.fields.String(metadata={"enum": [m.value for m in PaymentMethod]})
     amount = minor_amount("amount_minor")
     currency = ma.fields.String()
-    allocated = minor_amount("allocated_minor")
+    allocated = minor_amount("allocated_minor", metadata={"description": "sum of live allocations"})
+    refunded = minor_amount("refunded_minor", metadata={"description": "taken back by refunds and reversals"})
     fee = minor_amount("fee_minor", allow_none=True)
     settlement_amount = minor_amount("settlement_minor", allow_none=True)
     reconciliation = ma.fields.String(metadata={"enum": list(RECONCILIATION_STATES)})
@@ -56,12 +58,34 @@ class PaymentSchema(ma.Schema):
 
 
 class PaymentQueryArgsSchema(ma.Schema):
-    reconciliation = ma.fields.String(
-        validate=ma.validate.OneOf(RECONCILIATION_STATES), metadata={"description": "e.g. unmatched: the review queue"}
+    reconciliation = DelimitedList(
+        ma.fields.String(validate=ma.validate.OneOf(RECONCILIATION_STATES)),
+        metadata={
+            "description": "one or more states, comma-separated; the review queue is "
+            "unmatched,ambiguous,exception,orphan,partially_matched"
+        },
     )
-    status = ma.fields.String(validate=ma.validate.OneOf(("succeeded", "failed", "pending")))
+    status = ma.fields.String(validate=ma.validate.OneOf(PAYMENT_STATUSES))
+    kind = ma.fields.String(validate=ma.validate.OneOf([k.value for k in NoticeKind]))
     provider = ma.fields.String()
     reference = ma.fields.String(metadata={"description": "a reference the payment carried"})
     order_id = ma.fields.Integer(metadata={"description": "payments allocated to this order"})
     received_from = ma.fields.AwareDateTime(metadata={"description": "ISO 8601, inclusive"})
     received_to = ma.fields.AwareDateTime(metadata={"description": "ISO 8601, exclusive"})
+
+
+class MatchSchema(ma.Schema):
+    order_id = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+    amount = Amount(
+        metadata={"description": "part of the payment to allocate (a split); default: all that is unallocated"}
+    )
+    reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
+
+
+class UnmatchSchema(ma.Schema):
+    order_id = ma.fields.Integer(
+        strict=True,
+        validate=ma.validate.Range(min=1),
+        metadata={"description": "release only the allocations to this order"},
+    )
+    reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))

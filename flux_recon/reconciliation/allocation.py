@@ -1,0 +1,140 @@
+"""Allocating payment amounts to orders and releasing them, keeping both sides' totals exact.
+
+Every function here runs inside the caller's write transaction and locks the order row
+(and the payment row) it changes, so concurrent payments for one order all count.
+"""
+
+from __future__ import annotations
+
+from ..models import Allocation, Payment, SalesOrder, utcnow
+from ..models.transactions import locked
+from .audit import record_audit
+from .events import order_event
+from .order_state import derive_status
+from .settings import ReconciliationSettings
+
+
+def lock_order(order_id: int) -> SalesOrder:
+    return locked(SalesOrder.select().where(SalesOrder.id == order_id)).get()
+
+
+def lock_payment(payment_id: int) -> Payment:
+    return locked(Payment.select().where(Payment.id == payment_id)).get()
+
+
+def _apply_to_order(order: SalesOrder, delta_minor: int, settings: ReconciliationSettings) -> list[dict]:
+    previous = order.status
+    order.amount_paid_minor += delta_minor
+    order.status = derive_status(
+        order.amount_minor, order.amount_paid_minor, tolerance_minor=settings.tolerance(order.currency)
+    )
+    order.updated_at = utcnow()
+    order.save(only=[SalesOrder.amount_paid_minor, SalesOrder.status, SalesOrder.updated_at])
+    return order_event(order, previous)
+
+
+def allocate(
+    payment: Payment,
+    order: SalesOrder,
+    amount_minor: int,
+    *,
+    matched_by: str,
+    actor: str,
+    settings: ReconciliationSettings,
+) -> tuple[Allocation, list[dict]]:
+    """Allocate ``amount_minor`` of ``payment`` to a locked, open, same-currency ``order``."""
+    allocation = Allocation.create(
+        payment=payment,
+        order=order,
+        amount_minor=amount_minor,
+        currency=payment.currency,
+        matched_by=matched_by,
+        created_by=actor,
+    )
+    payment.allocated_minor += amount_minor
+    payment.save(only=[Payment.allocated_minor])
+    events = _apply_to_order(order, amount_minor, settings)
+    record_audit(
+        payment.tenant_id,
+        actor,
+        "allocation.created",
+        "payment",
+        payment.id,
+        {
+            "allocation_id": allocation.id,
+            "order_id": order.id,
+            "amount_minor": amount_minor,
+            "matched_by": matched_by,
+            "order_status": order.status,
+        },
+    )
+    return allocation, events
+
+
+def release(
+    allocation: Allocation,
+    amount_minor: int,
+    *,
+    reason: str,
+    actor: str,
+    settings: ReconciliationSettings,
+    payment: Payment,
+) -> tuple[SalesOrder, list[dict]]:
+    """Release ``amount_minor`` of a live allocation (all of it, or part: the remainder
+    stays allocated as a new row, so every row's amount is what it says)."""
+    order = lock_order(allocation.order_id)
+    allocation.released_at = utcnow()
+    allocation.released_reason = reason
+    allocation.save(only=[Allocation.released_at, Allocation.released_reason])
+    remainder = allocation.amount_minor - amount_minor
+    if remainder > 0:
+        Allocation.create(
+            payment=allocation.payment_id,
+            order=allocation.order_id,
+            amount_minor=remainder,
+            currency=allocation.currency,
+            matched_by=allocation.matched_by,
+            created_by=allocation.created_by,
+        )
+    payment.allocated_minor -= amount_minor
+    payment.save(only=[Payment.allocated_minor])
+    events = _apply_to_order(order, -amount_minor, settings)
+    record_audit(
+        payment.tenant_id,
+        actor,
+        "allocation.released",
+        "payment",
+        payment.id,
+        {
+            "allocation_id": allocation.id,
+            "order_id": order.id,
+            "amount_minor": amount_minor,
+            "reason": reason,
+            "order_status": order.status,
+        },
+    )
+    return order, events
+
+
+def live_allocations(payment_id: int) -> list[Allocation]:
+    """The payment's live allocations, newest first (releases take the newest first)."""
+    return list(
+        Allocation.select()
+        .where((Allocation.payment == payment_id) & Allocation.released_at.is_null())
+        .order_by(Allocation.id.desc())
+    )
+
+
+def release_amount(
+    payment: Payment, amount_minor: int, *, reason: str, actor: str, settings: ReconciliationSettings
+) -> list[dict]:
+    """Release up to ``amount_minor`` of the payment's allocations, newest first."""
+    events: list[dict] = []
+    for allocation in live_allocations(payment.id):
+        if amount_minor <= 0:
+            break
+        take = min(amount_minor, allocation.amount_minor)
+        _, released_events = release(allocation, take, reason=reason, actor=actor, settings=settings, payment=payment)
+        events += released_events
+        amount_minor -= take
+    return events

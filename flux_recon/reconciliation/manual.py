@@ -1,0 +1,64 @@
+"""Matching, splitting and unmatching by hand: what a merchant does with the review queue."""
+
+from __future__ import annotations
+
+from ..models import SalesOrder
+from .allocation import allocate, live_allocations, lock_order, lock_payment, release
+from .events import payment_event
+from .records import settle, tenant_settings
+
+
+class ManualChangeRefused(Exception):
+    """A manual match or unmatch that would break a rule (HTTP 409)."""
+
+
+def unallocated_minor(payment) -> int:
+    return payment.amount_minor - payment.refunded_minor - payment.allocated_minor
+
+
+def match(payment_id: int, order: SalesOrder, amount_minor: int | None, *, actor: str, reason: str) -> list[dict]:
+    """Allocate ``amount_minor`` (default: all that is unallocated) of a payment to an order.
+    Call inside a write transaction; the payment and the order are locked."""
+    payment = lock_payment(payment_id)
+    if payment.kind != "payment" or payment.status != "succeeded":
+        raise ManualChangeRefused(
+            f"only succeeded payments can be matched; this one is a {payment.status} {payment.kind}"
+        )
+    order = lock_order(order.id)
+    if order.status == "cancelled":
+        raise ManualChangeRefused(f"order {order.reference} is cancelled")
+    if order.currency != payment.currency:
+        raise ManualChangeRefused(f"order {order.reference} is in {order.currency}, the payment in {payment.currency}")
+    available = unallocated_minor(payment)
+    amount_minor = available if amount_minor is None else amount_minor
+    if available <= 0:
+        raise ManualChangeRefused("the payment is already fully allocated; unmatch it first")
+    if amount_minor > available:
+        raise ManualChangeRefused("the amount is more than the unallocated part of the payment")
+
+    settings = tenant_settings(payment.tenant_id)
+    _, events = allocate(payment, order, amount_minor, matched_by="manual", actor=actor, settings=settings)
+    payment.candidates = sorted({*(payment.candidates or []), order.id})
+    state = "matched" if unallocated_minor(payment) == 0 else "partially_matched"
+    settle(payment, state, f"matched by hand by {actor}" + (f": {reason}" if reason else ""))
+    return [payment_event("payment.matched", payment, order), *events]
+
+
+def unmatch(payment_id: int, order_id: int | None, *, actor: str, reason: str) -> list[dict]:
+    """Release the payment's live allocations (only those to ``order_id`` if given). The
+    payment then waits in the review queue: the engine does not match it again by itself."""
+    payment = lock_payment(payment_id)
+    allocations = [a for a in live_allocations(payment.id) if order_id is None or a.order_id == order_id]
+    if not allocations:
+        raise ManualChangeRefused("nothing to unmatch: no live allocation" + (" to that order" if order_id else ""))
+    settings = tenant_settings(payment.tenant_id)
+    why = f"unmatched by {actor}" + (f": {reason}" if reason else "")
+    events: list[dict] = []
+    for allocation in allocations:
+        _, released = release(
+            allocation, allocation.amount_minor, reason=why, actor=actor, settings=settings, payment=payment
+        )
+        events += released
+    state = "partially_matched" if payment.allocated_minor else "unmatched"
+    settle(payment, state, why)
+    return [payment_event("payment.unmatched", payment), *events]

@@ -1,0 +1,145 @@
+"""Payment rows: exact amounts, the idempotent insert, reconciliation state, the Outcome."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import peewee
+
+from ..models import Payment, Tenant, db, utcnow
+from ..money import MoneyError, from_minor, normalize_currency, to_minor
+from ..providers import Payer, PaymentNotice
+from .events import payment_event
+from .settings import ReconciliationSettings
+
+
+class InvalidNotice(ValueError):
+    """The notice cannot be recorded (an amount or currency that is not exact)."""
+
+    def __init__(self, message: str, field_name: str):
+        super().__init__(message)
+        self.message = message
+        self.field = field_name
+
+
+@dataclass
+class Outcome:
+    """What the engine did with one notice."""
+
+    status: str  # "accepted" (new or changed) or "duplicate" (no effect)
+    payment: Payment
+    events: list[dict] = field(default_factory=list)
+
+    @property
+    def reconciliation(self) -> str:
+        return self.payment.reconciliation
+
+
+def exact(notice: PaymentNotice) -> tuple[PaymentNotice, int]:
+    """The notice with a normalized currency, and its amount in minor units; or InvalidNotice."""
+    try:
+        currency = normalize_currency(notice.currency)
+    except MoneyError as exc:
+        raise InvalidNotice(str(exc), "currency") from None
+    try:
+        amount_minor = to_minor(notice.amount, currency)
+        for name in ("fee", "settlement_amount"):
+            if getattr(notice, name) is not None:
+                to_minor(getattr(notice, name), currency)
+    except MoneyError as exc:
+        raise InvalidNotice(str(exc), "amount") from None
+    if amount_minor <= 0:
+        raise InvalidNotice("amount must be greater than zero", "amount")
+    return dataclasses.replace(notice, currency=currency), amount_minor
+
+
+def tenant_settings(tenant_id: str) -> ReconciliationSettings:
+    stored = Tenant.select(Tenant.settings).where(Tenant.id == tenant_id).scalar()
+    return ReconciliationSettings.from_json(stored)
+
+
+def insert_payment(tenant_id, provider, notice: PaymentNotice, amount_minor: int, integration_id) -> Payment | None:
+    """Insert the payment row; None if (tenant, provider, external_id) already exists.
+
+    A savepoint, so a conflict leaves the caller's transaction usable. The unique index
+    settles concurrent duplicates: the second insert waits for the first, then fails here.
+    """
+    try:
+        with db.atomic():
+            return Payment.create(
+                tenant=tenant_id, integration=integration_id, provider=provider, **_fields(notice, amount_minor)
+            )
+    except peewee.IntegrityError:
+        return None
+
+
+def find_payment(tenant_id, provider, external_id) -> Payment:
+    return Payment.get(
+        (Payment.tenant == tenant_id) & (Payment.provider == provider) & (Payment.external_id == external_id)
+    )
+
+
+def settle(payment: Payment, state: str, reason: str) -> list[dict]:
+    """Write the payment's reconciliation state; an unmatched or ambiguous payment is announced."""
+    payment.reconciliation = state
+    payment.reconciliation_reason = reason
+    payment.updated_at = utcnow()
+    payment.save(only=[Payment.reconciliation, Payment.reconciliation_reason, Payment.candidates, Payment.updated_at])
+    if state in ("unmatched", "ambiguous") and payment.kind == "payment":
+        return [payment_event("payment.unmatched", payment)]
+    return []
+
+
+def notice_from_payment(payment: Payment) -> PaymentNotice:
+    """The notice a stored payment came from, for matching it again after a status change."""
+    payer = Payer(
+        name=payment.payer_name,
+        email=payment.payer_email,
+        phone=payment.payer_phone,
+        customer_id=payment.payer_customer_id,
+        account_number=payment.payer_account_number,
+        bank=payment.payer_bank,
+    )
+    return PaymentNotice(
+        external_id=payment.external_id,
+        amount=from_minor(payment.amount_minor, payment.currency),
+        currency=payment.currency,
+        occurred_at=payment.occurred_at,
+        kind=payment.kind,
+        status=payment.status,
+        method=payment.method,
+        references=tuple(payment.references or ()),
+        payer=payer,
+        destination_account=payment.destination_account,
+        parent_external_id=payment.parent_external_id,
+    )
+
+
+def _optional_minor(value, currency):
+    return None if value is None else to_minor(value, currency)
+
+
+def _fields(notice: PaymentNotice, amount_minor: int) -> dict:
+    payer = notice.payer
+    return {
+        "external_id": notice.external_id,
+        "kind": notice.kind.value,
+        "status": notice.status.value,
+        "method": notice.method.value,
+        "amount_minor": amount_minor,
+        "currency": notice.currency,
+        "fee_minor": _optional_minor(notice.fee, notice.currency),
+        "settlement_minor": _optional_minor(notice.settlement_amount, notice.currency),
+        "references": list(notice.references),
+        "destination_account": notice.destination_account,
+        "parent_external_id": notice.parent_external_id,
+        "payer_name": payer.name,
+        "payer_email": payer.email,
+        "payer_phone": payer.phone,
+        "payer_customer_id": payer.customer_id,
+        "payer_account_number": payer.account_number,
+        "payer_bank": payer.bank,
+        "occurred_at": notice.occurred_at,
+        "raw": notice.raw,
+    }
