@@ -4,7 +4,7 @@ from setuptools import find_packages, setup
 
 # The shipped provider plugins live under plugins/ and are installed as top-level
 # packages, found through the "flux_recon" entry points exactly like a third party's.
-SHIPPED_PLUGINS = ["flux_recon_core"]
+SHIPPED_PLUGINS = ["flux_recon_core", "flux_recon_monnify", "flux_recon_opay", "flux_recon_fuspay"]
 
 setup(
     name="flux-recon",
@@ -16,7 +16,7 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["flux_recon", "flux_recon.*"]) + SHIPPED_PLUGINS,
     package_dir={name: f"plugins/{name}" for name in SHIPPED_PLUGINS},
-    package_data={"flux_recon_core": ["README.md"]},
+    package_data={name: ["README.md"] for name in SHIPPED_PLUGINS},
     include_package_data=True,
     install_requires=[
         "flask>=3.1,<4",

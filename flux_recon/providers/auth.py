@@ -209,8 +209,18 @@ class BodyFieldSignature(_SignatureCheck):
         provided = payload.get(self.field) if isinstance(payload, dict) else None
         if provided is not None and not isinstance(provided, str):
             raise AuthFailure(f"signature field {self.field!r} is not a string")
-        build = (lambda: self.message(payload)) if self.message else (lambda: request.body)
-        return self._verify_signature(provided, build, context, f"body field {self.field}")
+        return self._verify_signature(
+            provided, lambda: self._signed_bytes(payload, request.body), context, f"body field {self.field}"
+        )
+
+    def _signed_bytes(self, payload, body: bytes) -> bytes:
+        if self.message is None:
+            return body
+        try:
+            return self.message(payload)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            # The payload lacks what the signature covers: it cannot be verified.
+            raise AuthFailure(f"the payload lacks the fields its signature ({self.field}) covers") from None
 
     def describe(self):
         return {

@@ -84,6 +84,10 @@ class WebhookHandler:
             except MalformedBody as exc:
                 # A body-field signature needs the JSON first.
                 raise Rejection(400, "invalid_payload", str(exc)) from None
+            except Exception:
+                # A plugin's own check failing on odd input refuses the request; never a 500.
+                log.exception("auth check %s of provider %s failed", type(check).__name__, provider.name)
+                raise Rejection(401, "rejected_signature", "the request could not be verified") from None
             credential = verified or credential
         return credential
 

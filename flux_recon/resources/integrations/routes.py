@@ -15,6 +15,8 @@ from .schemas import (
     IntegrationCreatedSchema,
     IntegrationCreateSchema,
     IntegrationSchema,
+    SuppliedSecretSchema,
+    SuppliedSecretSetSchema,
 )
 
 blp = Blueprint(
@@ -39,7 +41,7 @@ def integration_view(integration: Integration, secrets: dict[int, str] | None = 
     credentials = []
     for credential in (
         Credential.select()
-        .where((Credential.integration == integration.id) & Credential.revoked_at.is_null())
+        .where((Credential.integration == integration.id) & Credential.generated & Credential.revoked_at.is_null())
         .order_by(Credential.id)
     ):
         view = {
@@ -61,8 +63,16 @@ def integration_view(integration: Integration, secrets: dict[int, str] | None = 
         "enabled": integration.enabled,
         "created_at": integration.created_at,
         "credentials": credentials,
+        "secrets": service.supplied_secrets(integration, _provider(integration)),
         "allowlist": allowlist_view(integration),
     }
+
+
+def _provider(integration: Integration):
+    provider = current_app.extensions["providers"].get(integration.provider)
+    if provider is None:
+        abort(404, message=f"provider {integration.provider!r} is not loaded on this server")
+    return provider
 
 
 @blp.route("")
@@ -144,3 +154,41 @@ class AllowlistEntry(MethodView):
         """Remove an allow-list entry"""
         integration = service.get_integration(g.tenant.id, integration_id)
         service.get_network(integration, entry_id).delete_instance()
+
+
+@blp.route("/<int:integration_id>/secrets")
+class SuppliedSecrets(MethodView):
+    @blp.response(200, SuppliedSecretSchema(many=True))
+    @blp.errors(404)
+    def get(self, integration_id):
+        """List the secrets this provider needs from you, and whether each is set"""
+        integration = service.get_integration(g.tenant.id, integration_id)
+        return service.supplied_secrets(integration, _provider(integration))
+
+
+@blp.route("/<int:integration_id>/secrets/<string:name>")
+class SuppliedSecret(MethodView):
+    @blp.arguments(SuppliedSecretSetSchema, example={"value": "the secret from the provider's dashboard"})
+    @blp.response(200, SuppliedSecretSchema)
+    @blp.errors(404)
+    def put(self, data, integration_id, name):
+        """Set (or replace) a secret from the provider's dashboard
+
+        For example Monnify's client secret: once it is set, Monnify's signature header is
+        required. The value is encrypted at rest and never shown again; a GET only says
+        that it is set, and since when.
+        """
+        integration = service.get_integration(g.tenant.id, integration_id)
+        provider = _provider(integration)
+        service.supplied_field(provider, name)
+        service.set_supplied_secret(integration, name, data["value"].strip(), current_app.extensions["secret_box"])
+        return next(s for s in service.supplied_secrets(integration, provider) if s["name"] == name)
+
+    @blp.response(204)
+    @blp.errors(404)
+    def delete(self, integration_id, name):
+        """Clear a secret (signature checks that depend on it stop being enforced or start failing)"""
+        integration = service.get_integration(g.tenant.id, integration_id)
+        service.supplied_field(_provider(integration), name)
+        if not service.clear_supplied_secret(integration, name):
+            abort(404, message=f"{name} is not set")

@@ -57,6 +57,23 @@ class AllowlistSchema(ma.Schema):
     note = ma.fields.String(allow_none=True, metadata={"example": EMPTY_ALLOWLIST_NOTE})
 
 
+class SuppliedSecretSchema(ma.Schema):
+    name = ma.fields.String(metadata={"example": "client_secret"})
+    title = ma.fields.String()
+    required = ma.fields.Boolean(metadata={"description": "needed before webhooks verify"})
+    description = ma.fields.String()
+    set = ma.fields.Boolean(metadata={"description": "a value is stored (it is never shown)"})
+    set_at = ma.fields.DateTime(allow_none=True)
+
+
+class SuppliedSecretSetSchema(ma.Schema):
+    value = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=500),
+        metadata={"description": "the secret from the provider's dashboard; write-only"},
+    )
+
+
 class IntegrationSchema(ma.Schema):
     id = ma.fields.Integer()
     provider = ma.fields.String()
@@ -65,6 +82,12 @@ class IntegrationSchema(ma.Schema):
     enabled = ma.fields.Boolean()
     created_at = ma.fields.DateTime()
     credentials = ma.fields.List(ma.fields.Nested(CredentialSchema))
+    secrets = ma.fields.List(
+        ma.fields.Nested(SuppliedSecretSchema),
+        metadata={
+            "description": "secrets you copy from the provider's dashboard (set them with PUT .../secrets/{name})"
+        },
+    )
     allowlist = ma.fields.Nested(AllowlistSchema)
 
 

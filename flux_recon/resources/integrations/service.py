@@ -91,3 +91,60 @@ def get_network(integration: Integration, entry_id: int) -> AllowedNetwork:
     if entry is None:
         abort(404, message=f"allow-list entry {entry_id} not found")
     return entry
+
+
+def supplied_field(provider, name: str):
+    """The provider's credential field ``name`` that the merchant supplies, or 404."""
+    for field in provider.credentials:
+        if field.name == name and not field.generated:
+            return field
+    names = ", ".join(f.name for f in provider.credentials if not f.generated) or "none"
+    abort(404, message=f"provider {provider.name} has no secret named {name!r} (its secrets: {names})")
+
+
+def supplied_secrets(integration: Integration, provider) -> list[dict]:
+    """Each secret the provider needs from the merchant: whether it is set, and since when."""
+    rows = {
+        row.name: row
+        for row in Credential.select().where(
+            (Credential.integration == integration.id) & ~Credential.generated & Credential.revoked_at.is_null()
+        )
+    }
+    return [
+        {
+            "name": f.name,
+            "title": f.title,
+            "required": f.required,
+            "description": f.description,
+            "set": f.name in rows,
+            "set_at": rows[f.name].created_at if f.name in rows else None,
+        }
+        for f in provider.credentials
+        if not f.generated
+    ]
+
+
+def set_supplied_secret(integration: Integration, name: str, value: str, secret_box) -> None:
+    """Store (or replace) a secret the merchant copied from the provider's dashboard."""
+    with write_transaction():
+        Credential.delete().where(
+            (Credential.integration == integration.id) & (Credential.name == name) & ~Credential.generated
+        ).execute()
+        Credential.create(
+            integration=integration,
+            name=name,
+            generated=False,
+            scope="primary",
+            label=name,
+            secret_encrypted=secret_box.encrypt(value),
+        )
+
+
+def clear_supplied_secret(integration: Integration, name: str) -> bool:
+    with write_transaction():
+        deleted = (
+            Credential.delete()
+            .where((Credential.integration == integration.id) & (Credential.name == name) & ~Credential.generated)
+            .execute()
+        )
+    return bool(deleted)

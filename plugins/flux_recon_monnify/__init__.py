@@ -1,0 +1,1 @@
+"""flux-recon plugin: monnify (being written)."""
