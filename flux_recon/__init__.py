@@ -5,12 +5,10 @@
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
-
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
+from .exact_json import loads_exact
 from .hookspecs import hookimpl
 from .providers import (
     AuthCheck,
@@ -68,8 +66,7 @@ class ExactJSONProvider(DefaultJSONProvider):
     sort_keys = False
 
     def loads(self, s, **kwargs):
-        kwargs.setdefault("parse_float", Decimal)
-        return json.loads(s, **kwargs)
+        return loads_exact(s)
 
 
 def create_app(test_config: dict | None = None, *, plugins: list | None = None) -> Flask:

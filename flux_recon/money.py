@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal, Inexact, localcontext
 
 # Minor-unit exponent per ISO-4217 code. Extend here when a merchant needs another currency.
 CURRENCY_EXPONENTS: dict[str, int] = {
@@ -23,6 +24,9 @@ CURRENCY_EXPONENTS: dict[str, int] = {
     "CAD": 2,
     "JPY": 0,
 }
+
+# A decimal string as people and providers write it: ASCII digits, an optional fraction.
+DECIMAL_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?", re.ASCII)
 
 # Largest amount we store: fits a signed 64-bit column with room to sum many payments.
 MAX_MINOR_UNITS = 10**15
@@ -52,10 +56,10 @@ def parse_decimal(value: object) -> Decimal:
         amount = value
     elif isinstance(value, str):
         text = value.strip().replace(",", "") if _is_grouped(value) else value.strip()
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise MoneyError(f"{value!r} is not a decimal amount") from None
+        # Decimal() alone would also take "1_5", "NaN", "1e3" and non-ASCII digits.
+        if not DECIMAL_TEXT.fullmatch(text):
+            raise MoneyError(f"{value[:40]!r} is not a decimal amount")
+        amount = Decimal(text)
     else:
         raise MoneyError("amount must be a number or a decimal string")
     if not amount.is_finite():
@@ -75,7 +79,15 @@ def to_minor(amount: Decimal, currency: str) -> int:
     exponent = CURRENCY_EXPONENTS[currency]
     if amount.adjusted() > 20:  # decide "too large" before scaling a 1E+999999 into memory
         raise MoneyError(f"{amount} {currency} is larger than this service accepts")
-    scaled = amount.scaleb(exponent)
+    # Enough precision for any amount we accept, and an error rather than a silent rounding
+    # (the default 28-digit context would turn 1.00000000000000000000000000001 into 1.00).
+    with localcontext() as ctx:
+        ctx.prec = 64
+        ctx.traps[Inexact] = True
+        try:
+            scaled = amount.scaleb(exponent)
+        except Inexact:
+            raise MoneyError(f"{amount} has more decimal places than {currency} allows") from None
     if scaled != scaled.to_integral_value():
         raise MoneyError(f"{amount} has more than {exponent} decimal places allowed for {currency}")
     minor = int(scaled)

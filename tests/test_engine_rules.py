@@ -246,6 +246,28 @@ def test_reversal_under_the_same_id_releases_everything(engine):
     assert record(engine, tenant, notice("T1", "100.00", kind="reversal")).status == "duplicate"
 
 
+def test_a_retried_partial_reversal_under_the_same_id_counts_once(engine):
+    tenant = new_tenant()
+    order = make_order(tenant, "INV-1")
+    record(engine, tenant, notice("T1", "100.00", "INV-1"))
+    first = record(engine, tenant, notice("T1", "40.00", kind="reversal"))
+    assert (first.status, first.payment.external_id) == ("accepted", "T1:reversal")
+    for _ in range(2):
+        assert record(engine, tenant, notice("T1", "40.00", kind="reversal")).status == "duplicate"
+    assert order_state(order.id) == ("partially_paid", 6000)
+    assert payment(tenant, "T1").refunded_minor == 4000
+
+
+def test_a_reversal_before_its_payment_waits_and_does_not_take_its_id(engine):
+    tenant = new_tenant()
+    order = make_order(tenant, "INV-1")
+    assert record(engine, tenant, notice("T1", "100.00", kind="reversal")).reconciliation == "orphan"
+    arrived = record(engine, tenant, notice("T1", "100.00", "INV-1"))
+    assert (arrived.status, arrived.payment.kind) == ("accepted", "payment")
+    assert payment(tenant, "T1").status == "reversed"
+    assert order_state(order.id) == ("open", 0)
+
+
 def test_reversal_by_parent_id(engine):
     tenant = new_tenant()
     order = make_order(tenant, "INV-1")

@@ -296,3 +296,13 @@ def test_adapter_crash_on_odd_input_is_422_not_500(database_url, monkeypatch):
         assert_error(response, 422)
     finally:
         close_app(app)
+
+
+def test_a_duplicate_that_differs_is_noted_in_the_inbox(app, tenant, create_order, post_core):
+    create_order()
+    post_core(core_payload(tenant["tenant_id"]))
+    changed = post_core(core_payload(tenant["tenant_id"], amount="14000.00"))
+    assert changed.json["status"] == "duplicate"
+    assert "differs" in inbox(app)[-1].reason
+    post_core(core_payload(tenant["tenant_id"]))
+    assert inbox(app)[-1].reason is None

@@ -6,50 +6,79 @@ import logging
 from http import HTTPStatus
 
 import flask_smorest
-from flask import current_app, jsonify
+import peewee
+from flask import jsonify, request
+from flask_smorest import abort
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import IntegerConverter
 
+from ..exact_json import JSONInputError, loads_exact
 from .auth import SECURITY_SCHEMES, require_admin, require_tenant
 from .database import UNAVAILABLE_ERRORS
 
 log = logging.getLogger(__name__)
 
 
-def error_body(code: int, status: str, message: str, errors: dict | None = None) -> dict:
-    """The one error shape, ``{code, status, message, errors}``, used everywhere."""
-    body = {"code": code, "status": status, "message": message}
-    if errors:
-        body["errors"] = errors
-    return body
+MAX_ID = 2**53  # beyond any id we hand out; also safe for JavaScript clients
+
+
+def _json_error(code: int, status: str, message: str):
+    """The one error shape, ``{code, status, message, errors}``, for errors raised outside abort()."""
+    response = jsonify({"code": code, "status": status, "message": message, "errors": {}})
+    response.status_code = code
+    return response
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` that matches only ids we could have issued."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def refuse_nul_in_url():
+    """PostgreSQL cannot compare text containing NUL: refuse it at the door."""
+    if "\x00" in request.path or b"%00" in request.query_string or b"\x00" in request.query_string:
+        abort(400, message="URLs may not contain NUL characters")
 
 
 class Api(flask_smorest.Api):
     """Our Api: bearer security schemes, and JSON errors even for what Flask would not catch."""
 
     def init_app(self, app, *, spec_kwargs=None):
+        # Ids in URLs are bounded so an absurd one is a 404, never a database overflow.
+        app.url_map.converters["int"] = BoundedIntConverter
         super().init_app(app, spec_kwargs=spec_kwargs)
         for name, scheme in SECURITY_SCHEMES.items():
             self.spec.components.security_scheme(name, scheme)
+        app.before_request(refuse_nul_in_url)
         for error_class in UNAVAILABLE_ERRORS:
             app.register_error_handler(error_class, self.handle_database_unavailable)
+        app.register_error_handler(peewee.DataError, self.handle_unstorable)
         app.register_error_handler(Exception, self.handle_unexpected)
 
     def handle_http_exception(self, error):
         payload, code, headers = super().handle_http_exception(error)
         payload.setdefault("message", error.description)
         if payload.get("errors") is None:
-            payload.pop("errors", None)
+            payload["errors"] = {}
         return payload, code, headers
+
+    @staticmethod
+    def handle_unstorable(error):
+        # Input validation should have refused the value; never let it become a 500.
+        log.warning("database refused a value: %s", type(error).__name__)
+        return _json_error(422, "Unprocessable Entity", "a value in the request cannot be stored")
 
     @staticmethod
     def handle_database_unavailable(error):
         # The provider retries on non-2xx; 503 + Retry-After says "come back", and nothing
         # was committed, so the retry cannot double count.
         log.error("database unavailable: %s", type(error).__name__)
-        response = jsonify(error_body(503, "Service Unavailable", "the database is unavailable; retry later"))
-        response.status_code = 503
+        response = _json_error(503, "Service Unavailable", "the database is unavailable; retry later")
         response.headers["Retry-After"] = "5"
         return response
 
@@ -57,19 +86,24 @@ class Api(flask_smorest.Api):
         if isinstance(error, HTTPException):
             return self.handle_http_exception(error)
         log.exception("unhandled error")
-        response = jsonify(error_body(500, "Internal Server Error", InternalServerError.description))
-        response.status_code = 500
-        return response
+        return _json_error(500, "Internal Server Error", InternalServerError.description)
 
 
 class ExactJSONParser(FlaskParser):
-    """webargs reads request bodies with plain json.loads; read them with the app's JSON
-    provider instead, so a JSON number like 1000.10 reaches the schema as a Decimal."""
+    """webargs reads request bodies with plain json.loads; read them exactly instead (a
+    JSON number like 1000.10 reaches the schema as a Decimal), and say what is wrong:
+    415 for a body that is not JSON, 400 for JSON that cannot be read."""
 
     def _raw_load_json(self, req):
-        if not is_json_request(req):
+        body = req.get_data(cache=True)
+        if not body:
             return core.missing
-        return current_app.json.loads(req.get_data(cache=True))
+        if not is_json_request(req):
+            abort(415, message=f"send the body as application/json, not {req.mimetype or 'no content type'}")
+        try:
+            return loads_exact(body)
+        except JSONInputError as exc:
+            abort(400, message=str(exc))
 
 
 class Blueprint(flask_smorest.Blueprint):

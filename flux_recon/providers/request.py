@@ -2,48 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
+
+from ..exact_json import JSONInputError, loads_exact
 
 
 class MalformedBody(ValueError):
     """The body is not valid JSON (HTTP 400)."""
 
 
-def _refuse_constant(name: str):
-    raise MalformedBody(f"{name} is not a valid JSON number")
-
-
-def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
-    # Two values for one key is how a signed-vs-parsed confusion attack starts: refuse it.
-    result = {}
-    for key, value in pairs:
-        if key in result:
-            raise MalformedBody(f"duplicate key {key!r} in JSON object")
-        result[key] = value
-    return result
-
-
 def parse_json_exact(body: bytes) -> Any:
     """Parse JSON with every non-integer number as a Decimal, never a float."""
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MalformedBody("body is not valid UTF-8") from None
-    try:
-        return json.loads(
-            text,
-            parse_float=Decimal,
-            parse_constant=_refuse_constant,
-            object_pairs_hook=_refuse_duplicate_keys,
-        )
-    except RecursionError:
-        raise MalformedBody("JSON is nested too deeply") from None
-    except json.JSONDecodeError as exc:
-        raise MalformedBody(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        return loads_exact(body)
+    except JSONInputError as exc:
+        raise MalformedBody(str(exc)) from None
 
 
 @dataclass

@@ -53,7 +53,10 @@ class Engine:
         payment = insert_payment(tenant_id, provider, notice, amount_minor, integration_id)
         if payment is None:
             existing = find_payment(tenant_id, provider, notice.external_id)
-            return self._apply_status_change(existing, notice.status.value, actor, settings)
+            outcome = self._apply_status_change(existing, notice.status.value, actor, settings)
+            if outcome.status == "duplicate":
+                outcome.note = _differences(existing, notice, amount_minor)
+            return outcome
 
         record_audit(
             tenant_id,
@@ -134,3 +137,15 @@ class Engine:
         )
         settle(payment, "matched", f"matched to order {order.reference} by {strategy}")
         return [payment_event("payment.matched", payment, order), *order_events]
+
+
+def _differences(recorded: Payment, notice: PaymentNotice, amount_minor: int) -> str | None:
+    """What a repeated notice says differently from the recorded payment (it changes nothing)."""
+    notes = []
+    if (recorded.amount_minor, recorded.currency) != (amount_minor, notice.currency):
+        notes.append(f"amount {notice.amount} {notice.currency} differs from the recorded payment's")
+    if recorded.kind != notice.kind.value:
+        notes.append(f"a {notice.kind.value} notice reuses the id of a recorded {recorded.kind}")
+    elif recorded.status != notice.status.value:
+        notes.append(f"status {notice.status.value} ignored: the payment is already {recorded.status}")
+    return "; ".join(notes) or None

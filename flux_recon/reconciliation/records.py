@@ -30,6 +30,8 @@ class Outcome:
     status: str  # "accepted" (new or changed) or "duplicate" (no effect)
     payment: Payment
     events: list[dict] = field(default_factory=list)
+    # Why a duplicate deserves a look (it differs from what was recorded); kept in the inbox.
+    note: str | None = None
 
     @property
     def reconciliation(self) -> str:

@@ -1,13 +1,15 @@
 """Refunds and reversals: release what they take back, and keep the ones that arrive early.
 
 A refund or reversal is linked to its payment by the provider's parent id, or arrives
-under the payment's own external id. It releases allocations (the unallocated part of the
-payment is taken back first, then allocations newest first) and the orders' statuses are
-derived again. One for a payment never seen is kept as an ``orphan`` and applied when that
-payment arrives.
+under the payment's own external id (it is then kept as ``<id>:<kind>``). It releases
+allocations (the unallocated part of the payment is taken back first, then allocations
+newest first) and the orders' statuses are derived again. One for a payment never seen is
+kept as an ``orphan`` and applied when that payment arrives.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from ..models import Payment, utcnow
 from ..providers import NoticeKind, PaymentNotice
@@ -18,14 +20,20 @@ from .records import Outcome, find_payment, insert_payment, settle
 
 
 def record(tenant_id, provider, notice: PaymentNotice, amount_minor, integration_id, actor, settings) -> Outcome:
-    """Record a refund or reversal notice and apply it to its payment if that is known."""
+    """Record a refund or reversal notice and apply it to its payment if that is known.
+
+    One sent under the payment's own transaction id (or with no parent id) is stored under
+    a key derived from that id, ``<id>:refund`` or ``<id>:reversal``: the provider's retries
+    are then duplicates of it, and it can arrive before the payment without taking its id.
+    """
+    parent_id = notice.parent_external_id or notice.external_id
+    if parent_id == notice.external_id:
+        notice = dataclasses.replace(
+            notice, external_id=f"{notice.external_id}:{notice.kind.value}", parent_external_id=parent_id
+        )
     refund = insert_payment(tenant_id, provider, notice, amount_minor, integration_id)
     if refund is None:
-        existing = find_payment(tenant_id, provider, notice.external_id)
-        if existing.kind == NoticeKind.PAYMENT.value:
-            # The provider reverses a transaction under the transaction's own id.
-            return _reverse_in_place(existing, notice, amount_minor, actor, settings)
-        return Outcome("duplicate", existing)
+        return Outcome("duplicate", find_payment(tenant_id, provider, notice.external_id))
 
     record_audit(
         tenant_id,
@@ -36,22 +44,18 @@ def record(tenant_id, provider, notice: PaymentNotice, amount_minor, integration
         {
             "provider": provider,
             "external_id": refund.external_id,
-            "parent_external_id": refund.parent_external_id,
+            "parent_external_id": parent_id,
             "amount_minor": amount_minor,
         },
     )
-    parent = None
-    if notice.parent_external_id:
-        parent = Payment.get_or_none(
-            (Payment.tenant == tenant_id)
-            & (Payment.provider == provider)
-            & (Payment.external_id == notice.parent_external_id)
-            & (Payment.kind == NoticeKind.PAYMENT.value)
-        )
+    parent = Payment.get_or_none(
+        (Payment.tenant == tenant_id)
+        & (Payment.provider == provider)
+        & (Payment.external_id == parent_id)
+        & (Payment.kind == NoticeKind.PAYMENT.value)
+    )
     if parent is None:
-        settle(
-            refund, "orphan", f"{refund.kind} of a payment not received: {notice.parent_external_id or 'no parent id'}"
-        )
+        settle(refund, "orphan", f"{refund.kind} of payment {parent_id}, which has not been received")
         return Outcome("accepted", refund, [])
     return Outcome("accepted", refund, apply(refund, parent, actor, settings))
 
@@ -76,21 +80,6 @@ def apply(refund: Payment, parent: Payment, actor: str, settings) -> list[dict]:
     )
     settle(refund, "matched", f"{refund.kind} applied to payment {parent.external_id}")
     return events
-
-
-def _reverse_in_place(payment: Payment, notice: PaymentNotice, amount_minor, actor, settings) -> Outcome:
-    payment = lock_payment(payment.id)
-    if payment.status in ("reversed", "refunded"):
-        return Outcome("duplicate", payment)
-    if payment.status != "succeeded":
-        # Nothing was allocated; record that the provider took it back.
-        payment.status = "reversed"
-        payment.save(only=[Payment.status])
-        return Outcome("accepted", payment, [payment_event("payment.reversed", payment)])
-    amount = min(amount_minor, payment.amount_minor - payment.refunded_minor)
-    kind = "reversal" if notice.kind == NoticeKind.REVERSAL else "refund"
-    events = _take_back(payment, amount, kind, f"{kind} under the same transaction id", actor, settings)
-    return Outcome("accepted", payment, events)
 
 
 def _take_back(parent: Payment, amount_minor: int, kind: str, reason: str, actor: str, settings) -> list[dict]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import marshmallow as ma
 from marshmallow.utils import missing
 
+from ..extensions.api import MAX_ID
 from ..money import MoneyError, format_minor, normalize_currency, parse_decimal
 
 
@@ -59,3 +62,21 @@ class SameObject(ma.fields.Nested):
 
     def get_value(self, obj, attr, accessor=None, default=missing):
         return obj
+
+
+class UTCDateTime(ma.fields.AwareDateTime):
+    """An ISO 8601 time with an offset, converted to UTC; refused if UTC cannot hold it
+    (0001-01-01T00:00:00+01:00 is before year 1 in UTC)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError:
+            raise ma.ValidationError("this time is out of range") from None
+
+
+def id_field(*, strict: bool = True, **kwargs) -> ma.fields.Integer:
+    """An object id: a positive integer no larger than any id this service issues.
+    ``strict``: a JSON body must send a number; a query string can only send text."""
+    return ma.fields.Integer(strict=strict, validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)

@@ -111,12 +111,13 @@ class WebhookHandler:
                 ]
                 status = "accepted" if any(o.status == "accepted" for o in outcomes) else "duplicate"
                 first = outcomes[0].payment if outcomes else None
+                notes = "; ".join(o.note for o in outcomes if o.note) or None
                 self._record(
                     integration,
                     ip,
                     status,
                     200,
-                    None,
+                    notes,
                     headers,
                     body,
                     credential,

@@ -67,11 +67,22 @@ def disable(integration: Integration) -> None:
 
 
 def normalize_network(value: str) -> str:
-    """``"10.0.0.1"`` -> ``"10.0.0.1/32"``; a network with host bits set is refused."""
+    """``"10.0.0.1"`` -> ``"10.0.0.1/32"``; a network with host bits set is refused.
+
+    An IPv4-mapped IPv6 network (``::ffff:10.0.0.1``) is stored as the IPv4 network it
+    is, because client addresses are compared in that form.
+    """
+    text = value.strip()
+    if "%" in text:
+        raise ValueError(f"{value[:64]!r}: zone ids (%...) have no place on an allow-list")
     try:
-        return str(ipaddress.ip_network(value.strip(), strict=True))
+        network = ipaddress.ip_network(text, strict=True)
     except ValueError as exc:
-        raise ValueError(f"{value!r} is not an IPv4/IPv6 address or CIDR network: {exc}") from None
+        raise ValueError(f"{value[:64]!r} is not an IPv4/IPv6 address or CIDR network: {exc}") from None
+    mapped = network.network_address.ipv4_mapped if network.version == 6 else None
+    if mapped is not None and network.prefixlen >= 96:
+        network = ipaddress.ip_network(f"{mapped}/{network.prefixlen - 96}")
+    return str(network)
 
 
 def add_network(integration: Integration, cidr: str, label: str) -> AllowedNetwork:

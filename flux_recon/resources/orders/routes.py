@@ -1,7 +1,5 @@
 """/api/v1/orders: the merchant's sales orders and how far each is paid."""
 
-import datetime as dt
-
 import peewee
 from flask import g
 from flask.views import MethodView
@@ -33,10 +31,6 @@ def get_order(order_id: int, *, lock: bool = False) -> SalesOrder:
     return order
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 @blp.route("")
 class Orders(MethodView):
     @blp.arguments(OrderQueryArgsSchema, location="query")
@@ -59,9 +53,9 @@ class Orders(MethodView):
                 | (SalesOrder.customer_phone == who)
             )
         if "created_from" in args:
-            query = query.where(SalesOrder.created_at >= _utc(args["created_from"]))
+            query = query.where(SalesOrder.created_at >= args["created_from"])
         if "created_to" in args:
-            query = query.where(SalesOrder.created_at < _utc(args["created_to"]))
+            query = query.where(SalesOrder.created_at < args["created_to"])
         return query.order_by(SalesOrder.id.desc())
 
     @blp.arguments(OrderCreateSchema, example=ORDER_EXAMPLE)

@@ -4,7 +4,7 @@ import marshmallow as ma
 
 from ...models import ORDER_STATUSES
 from ...money import MoneyError, to_minor
-from ..fields import Amount, Currency, SameObject, minor_amount
+from ..fields import Amount, Currency, SameObject, UTCDateTime, minor_amount
 
 
 class CustomerSchema(ma.Schema):
@@ -17,7 +17,7 @@ class CustomerSchema(ma.Schema):
 class OrderCreateSchema(ma.Schema):
     reference = ma.fields.String(
         required=True,
-        validate=ma.validate.Length(min=1, max=200),
+        validate=[ma.validate.Length(min=1, max=200), ma.validate.Regexp(r".*\S", error="must not be blank")],
         metadata={"description": "your order number; unique per tenant", "example": "INV-1001"},
     )
     amount = Amount(required=True, metadata={"description": "decimal string or exact number"})
@@ -75,5 +75,5 @@ class OrderQueryArgsSchema(ma.Schema):
     status = ma.fields.String(validate=ma.validate.OneOf(ORDER_STATUSES))
     reference = ma.fields.String(metadata={"description": "exact order or payment reference (case-insensitive)"})
     customer = ma.fields.String(metadata={"description": "customer id, email or phone"})
-    created_from = ma.fields.AwareDateTime(metadata={"description": "ISO 8601, inclusive"})
-    created_to = ma.fields.AwareDateTime(metadata={"description": "ISO 8601, exclusive"})
+    created_from = UTCDateTime(metadata={"description": "ISO 8601, inclusive"})
+    created_to = UTCDateTime(metadata={"description": "ISO 8601, exclusive"})

@@ -5,10 +5,10 @@ import json
 from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import abort
-from peewee import Value, prefetch
+from peewee import SQL, NodeList, Value, fn, prefetch
 
 from ...extensions.api import Blueprint
-from ...extensions.pager import PeeweePage
+from ...extensions.pager import MAX_OFFSET, PeeweePage
 from ...models import Allocation, Payment
 from ...models.transactions import write_transaction
 from ...money import MoneyError, parse_amount
@@ -26,8 +26,20 @@ class PrefetchingPage(PeeweePage):
 
     @property
     def items(self):
+        if self.page_params.first_item > MAX_OFFSET:
+            return []
         page = self.collection.paginate(self.page_params.page, self.page_params.page_size)
         return prefetch(page, Allocation.select().order_by(Allocation.id))
+
+
+def carries_reference(reference: str):
+    """The reference, quoted as it sits in the stored JSON array, found by LIKE with its
+    wildcards escaped: a text search, fine for a filter (matching itself never scans)."""
+    quoted = json.dumps(reference).lower()
+    escaped = quoted.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    # Value(converter=False) keeps JSONField from encoding the pattern a second time.
+    pattern = Value(f"%{escaped}%", converter=False)
+    return NodeList((fn.LOWER(Payment.references), SQL("LIKE"), pattern, SQL("ESCAPE '!'")))
 
 
 @blp.route("")
@@ -45,10 +57,7 @@ class Payments(MethodView):
             if name in args:
                 query = query.where(getattr(Payment, name) == args[name])
         if "reference" in args:
-            # A text search in the stored JSON array: fine for a filter (matching itself
-            # never scans). Value(converter=False) keeps JSONField from re-encoding it.
-            pattern = "%" + json.dumps(args["reference"]) + "%"
-            query = query.where(Payment.references ** Value(pattern, converter=False))
+            query = query.where(carries_reference(args["reference"]))
         if "order_id" in args:
             query = query.where(
                 Payment.id.in_(Allocation.select(Allocation.payment).where(Allocation.order == args["order_id"]))

@@ -5,7 +5,7 @@ from webargs.fields import DelimitedList
 
 from ...models import PAYMENT_STATUSES, RECONCILIATION_STATES
 from ...providers import NoticeKind, PaymentMethod
-from ..fields import Amount, SameObject, minor_amount
+from ..fields import Amount, SameObject, UTCDateTime, id_field, minor_amount
 
 
 class AllocationSchema(ma.Schema):
@@ -69,13 +69,13 @@ class PaymentQueryArgsSchema(ma.Schema):
     kind = ma.fields.String(validate=ma.validate.OneOf([k.value for k in NoticeKind]))
     provider = ma.fields.String()
     reference = ma.fields.String(metadata={"description": "a reference the payment carried"})
-    order_id = ma.fields.Integer(metadata={"description": "payments allocated to this order"})
-    received_from = ma.fields.AwareDateTime(metadata={"description": "ISO 8601, inclusive"})
-    received_to = ma.fields.AwareDateTime(metadata={"description": "ISO 8601, exclusive"})
+    order_id = id_field(strict=False, metadata={"description": "payments allocated to this order"})
+    received_from = UTCDateTime(metadata={"description": "ISO 8601, inclusive"})
+    received_to = UTCDateTime(metadata={"description": "ISO 8601, exclusive"})
 
 
 class MatchSchema(ma.Schema):
-    order_id = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+    order_id = id_field(required=True)
     amount = Amount(
         metadata={"description": "part of the payment to allocate (a split); default: all that is unallocated"}
     )
@@ -83,9 +83,5 @@ class MatchSchema(ma.Schema):
 
 
 class UnmatchSchema(ma.Schema):
-    order_id = ma.fields.Integer(
-        strict=True,
-        validate=ma.validate.Range(min=1),
-        metadata={"description": "release only the allocations to this order"},
-    )
+    order_id = id_field(metadata={"description": "release only the allocations to this order"})
     reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))

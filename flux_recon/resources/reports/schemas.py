@@ -2,10 +2,12 @@
 
 import marshmallow as ma
 
+from ..fields import UTCDateTime
+
 
 class SummaryArgsSchema(ma.Schema):
-    from_ = ma.fields.AwareDateTime(data_key="from", metadata={"description": "ISO 8601, inclusive"})
-    to = ma.fields.AwareDateTime(metadata={"description": "ISO 8601, exclusive"})
+    from_ = UTCDateTime(data_key="from", metadata={"description": "ISO 8601, inclusive"})
+    to = UTCDateTime(metadata={"description": "ISO 8601, exclusive"})
 
 
 def _row(group: str, *, with_paid: bool = False) -> type[ma.Schema]:
@@ -37,8 +39,8 @@ class UnallocatedSchema(ma.Schema):
 
 
 class SummarySchema(ma.Schema):
-    from_ = ma.fields.AwareDateTime(data_key="from", allow_none=True)
-    to = ma.fields.AwareDateTime(allow_none=True)
+    from_ = UTCDateTime(data_key="from", allow_none=True)
+    to = UTCDateTime(allow_none=True)
     payments = ma.fields.Nested(PaymentTotalsSchema, metadata={"description": "payments received in the period"})
     orders = ma.fields.Nested(OrderTotalsSchema, metadata={"description": "orders created in the period"})
     unallocated = ma.fields.List(ma.fields.Nested(UnallocatedSchema))

@@ -1,0 +1,1 @@
+"""Flask extensions: Api/Blueprint, merchant auth, database, pager, secret encryption."""

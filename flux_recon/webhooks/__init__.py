@@ -1,0 +1,1 @@
+"""The inbound webhook pipeline: route -> client IP -> auth checks -> parse -> engine -> inbox."""
