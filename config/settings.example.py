@@ -33,6 +33,9 @@ TRUSTED_PROXIES = []
 MAX_CONTENT_LENGTH = 1024 * 1024
 # How many bytes of each webhook body the inbox keeps.
 WEBHOOK_INBOX_BODY_LIMIT = 64 * 1024
+# After a credential's secret is regenerated, how many seconds the old secret still verifies
+# webhooks, unless the regenerate request sets grace_seconds itself. 0: it stops at once.
+CREDENTIAL_ROTATION_GRACE_SECONDS = 0
 
 # --- API documentation ----------------------------------------------------------------------
 # The OpenAPI document is served at /api/v1/openapi.json and Swagger UI at /docs.

@@ -23,6 +23,9 @@ class DefaultConfig:
     MAX_CONTENT_LENGTH = 1024 * 1024
     # How much of each webhook body the inbox keeps (bytes).
     WEBHOOK_INBOX_BODY_LIMIT = 64 * 1024
+    # After a credential is regenerated, how long its old secret still verifies (seconds),
+    # unless the request says otherwise. 0: the old secret stops at once.
+    CREDENTIAL_ROTATION_GRACE_SECONDS = 0
 
     API_TITLE = "flux-recon"
     API_VERSION = "v1"

@@ -2,6 +2,7 @@
 
 from .audit import AuditEntry
 from .base import BaseModel, db, utcnow
+from .idempotency import IdempotencyRecord
 from .integration import AllowedNetwork, Credential, Integration
 from .order import ORDER_STATUSES, SalesOrder, reference_key
 from .payment import PAYMENT_STATUSES, RECONCILIATION_STATES, Allocation, Payment
@@ -20,6 +21,7 @@ ALL_MODELS = [
     Allocation,
     WebhookEvent,
     AuditEntry,
+    IdempotencyRecord,
 ]
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "AuditEntry",
     "BaseModel",
     "Credential",
+    "IdempotencyRecord",
     "Integration",
     "ORDER_STATUSES",
     "PAYMENT_STATUSES",

@@ -35,6 +35,9 @@ class Credential(BaseModel):
     key = peewee.CharField(max_length=80, null=True)
     # Fernet token of the secret half.
     secret_encrypted = peewee.TextField()
+    # After a regeneration with a grace period, the old secret keeps verifying until then.
+    previous_secret_encrypted = peewee.TextField(null=True)
+    previous_valid_until = UTCDateTimeField(null=True)
     created_at = UTCDateTimeField(default=utcnow)
     revoked_at = UTCDateTimeField(null=True)
 

@@ -29,6 +29,10 @@ class WebhookEvent(BaseModel):
     # Plain id, not a foreign key: the credential may be deleted, the record must stay.
     credential_id = peewee.IntegerField(null=True)
     payment = peewee.ForeignKeyField(Payment, null=True, backref="webhook_events", on_delete="SET NULL")
+    # Passed the provider's auth checks: only such events may be replayed.
+    authenticated = peewee.BooleanField(default=False)
+    # Set on the record a replay writes: the event it replayed.
+    replay_of = peewee.IntegerField(null=True)
 
     class Meta:
         table_name = "webhook_event"

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from importlib import import_module
 
-MODULES = ("tenants", "providers", "integrations", "orders", "payments", "reports", "audit", "settings")
+MODULES = (
+    "tenants",
+    "providers",
+    "integrations",
+    "credentials",
+    "orders",
+    "payments",
+    "reports",
+    "audit",
+    "settings",
+)
 
 
 def register_blueprints(api) -> None:
+    """Each routes module's ``blp`` under ``/api/v1/<name>`` (or its own ``URL_PREFIX``)."""
     for name in MODULES:
-        api.register_blueprint(import_module(f"{__name__}.{name}.routes").blp, url_prefix=f"/api/v1/{name}")
+        module = import_module(f"{__name__}.{name}.routes")
+        api.register_blueprint(module.blp, url_prefix=getattr(module, "URL_PREFIX", f"/api/v1/{name}"))

@@ -6,6 +6,7 @@ from flask_smorest import abort
 
 from ...extensions.api import Blueprint
 from ...models import AllowedNetwork, Credential, Integration
+from ..credentials.service import supplied_secrets
 from . import service
 from .schemas import (
     EMPTY_ALLOWLIST_NOTE,
@@ -15,8 +16,6 @@ from .schemas import (
     IntegrationCreatedSchema,
     IntegrationCreateSchema,
     IntegrationSchema,
-    SuppliedSecretSchema,
-    SuppliedSecretSetSchema,
 )
 
 blp = Blueprint(
@@ -63,12 +62,12 @@ def integration_view(integration: Integration, secrets: dict[int, str] | None = 
         "enabled": integration.enabled,
         "created_at": integration.created_at,
         "credentials": credentials,
-        "secrets": service.supplied_secrets(integration, _provider(integration)),
+        "secrets": supplied_secrets(integration, provider_of(integration)),
         "allowlist": allowlist_view(integration),
     }
 
 
-def _provider(integration: Integration):
+def provider_of(integration: Integration):
     provider = current_app.extensions["providers"].get(integration.provider)
     if provider is None:
         abort(404, message=f"provider {integration.provider!r} is not loaded on this server")
@@ -106,7 +105,7 @@ class Integrations(MethodView):
                 message=f"unknown provider {data['provider']!r}",
                 errors={"json": {"provider": [f"must be one of: {loaded}"]}},
             )
-        integration, secrets = service.enable(g.tenant.id, provider, current_app.extensions["secret_box"])
+        integration, secrets = service.enable(g.tenant.id, provider, current_app.extensions["secret_box"], g.actor)
         return integration_view(integration, secrets), 201
 
 
@@ -126,7 +125,7 @@ class IntegrationById(MethodView):
         As Fluxvend documents: disabling deletes the webhook URL, credentials and
         allow-list. Enabling again gives a new URL and new secrets to configure.
         """
-        service.disable(service.get_integration(g.tenant.id, integration_id))
+        service.disable(service.get_integration(g.tenant.id, integration_id), g.actor)
 
 
 @blp.route("/<int:integration_id>/allowlist")
@@ -143,7 +142,7 @@ class Allowlist(MethodView):
     def post(self, data, integration_id):
         """Add an address or CIDR network (IPv4 or IPv6) to the allow-list"""
         integration = service.get_integration(g.tenant.id, integration_id)
-        return service.add_network(integration, data["cidr"], data["label"]), 201
+        return service.add_network(integration, data["cidr"], data["label"], g.actor), 201
 
 
 @blp.route("/<int:integration_id>/allowlist/<int:entry_id>")
@@ -153,42 +152,4 @@ class AllowlistEntry(MethodView):
     def delete(self, integration_id, entry_id):
         """Remove an allow-list entry"""
         integration = service.get_integration(g.tenant.id, integration_id)
-        service.get_network(integration, entry_id).delete_instance()
-
-
-@blp.route("/<int:integration_id>/secrets")
-class SuppliedSecrets(MethodView):
-    @blp.response(200, SuppliedSecretSchema(many=True))
-    @blp.errors(404)
-    def get(self, integration_id):
-        """List the secrets this provider needs from you, and whether each is set"""
-        integration = service.get_integration(g.tenant.id, integration_id)
-        return service.supplied_secrets(integration, _provider(integration))
-
-
-@blp.route("/<int:integration_id>/secrets/<string:name>")
-class SuppliedSecret(MethodView):
-    @blp.arguments(SuppliedSecretSetSchema, example={"value": "the secret from the provider's dashboard"})
-    @blp.response(200, SuppliedSecretSchema)
-    @blp.errors(404)
-    def put(self, data, integration_id, name):
-        """Set (or replace) a secret from the provider's dashboard
-
-        For example Monnify's client secret: once it is set, Monnify's signature header is
-        required. The value is encrypted at rest and never shown again; a GET only says
-        that it is set, and since when.
-        """
-        integration = service.get_integration(g.tenant.id, integration_id)
-        provider = _provider(integration)
-        service.supplied_field(provider, name)
-        service.set_supplied_secret(integration, name, data["value"].strip(), current_app.extensions["secret_box"])
-        return next(s for s in service.supplied_secrets(integration, provider) if s["name"] == name)
-
-    @blp.response(204)
-    @blp.errors(404)
-    def delete(self, integration_id, name):
-        """Clear a secret (signature checks that depend on it stop being enforced or start failing)"""
-        integration = service.get_integration(g.tenant.id, integration_id)
-        service.supplied_field(_provider(integration), name)
-        if not service.clear_supplied_secret(integration, name):
-            abort(404, message=f"{name} is not set")
+        service.remove_network(integration, service.get_network(integration, entry_id), g.actor)

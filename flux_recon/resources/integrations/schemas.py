@@ -2,6 +2,7 @@
 
 import marshmallow as ma
 
+from ..credentials.schemas import CredentialSchema, CredentialWithSecretSchema, SuppliedSecretSchema
 from .service import normalize_network
 
 EMPTY_ALLOWLIST_NOTE = "The allow-list is empty: no webhook will be accepted until you add an address."
@@ -11,19 +12,6 @@ class IntegrationCreateSchema(ma.Schema):
     provider = ma.fields.String(
         required=True, metadata={"example": "core", "description": "a provider name from GET /providers"}
     )
-
-
-class CredentialSchema(ma.Schema):
-    id = ma.fields.Integer()
-    name = ma.fields.String(metadata={"description": "the provider's credential field, e.g. api"})
-    scope = ma.fields.String(metadata={"example": "primary"})
-    label = ma.fields.String()
-    key = ma.fields.String(allow_none=True, metadata={"description": "public API key (generated credentials)"})
-    created_at = ma.fields.DateTime()
-
-
-class CredentialWithSecretSchema(CredentialSchema):
-    secret = ma.fields.String(metadata={"description": "shown once, when generated; never again"})
 
 
 class AllowlistEntrySchema(ma.Schema):
@@ -55,23 +43,6 @@ class AllowlistEntryCreateSchema(ma.Schema):
 class AllowlistSchema(ma.Schema):
     entries = ma.fields.List(ma.fields.Nested(AllowlistEntrySchema))
     note = ma.fields.String(allow_none=True, metadata={"example": EMPTY_ALLOWLIST_NOTE})
-
-
-class SuppliedSecretSchema(ma.Schema):
-    name = ma.fields.String(metadata={"example": "client_secret"})
-    title = ma.fields.String()
-    required = ma.fields.Boolean(metadata={"description": "needed before webhooks verify"})
-    description = ma.fields.String()
-    set = ma.fields.Boolean(metadata={"description": "a value is stored (it is never shown)"})
-    set_at = ma.fields.DateTime(allow_none=True)
-
-
-class SuppliedSecretSetSchema(ma.Schema):
-    value = ma.fields.String(
-        required=True,
-        validate=ma.validate.Length(min=1, max=500),
-        metadata={"description": "the secret from the provider's dashboard; write-only"},
-    )
 
 
 class IntegrationSchema(ma.Schema):

@@ -10,6 +10,8 @@ from flask_smorest import abort
 
 from ...models import AllowedNetwork, Credential, Integration, utcnow
 from ...models.transactions import write_transaction
+from ...reconciliation.audit import record_audit
+from ..credentials.service import create_generated
 
 
 def get_integration(tenant_id: str, integration_id: int) -> Integration:
@@ -26,24 +28,20 @@ def get_integration(tenant_id: str, integration_id: int) -> Integration:
     return integration
 
 
-def enable(tenant_id: str, provider, secret_box) -> tuple[Integration, dict[int, str]]:
+def enable(tenant_id: str, provider, secret_box, actor: str) -> tuple[Integration, dict[int, str]]:
     """Create an integration with a fresh token, generated credentials and the provider's
     default allow-list. Returns it and the generated secrets by credential id (shown once)."""
     shown: dict[int, str] = {}
     try:
         with write_transaction():
             integration = Integration.create(tenant=tenant_id, provider=provider.name, token=secrets.token_urlsafe(24))
+            record_audit(
+                tenant_id, actor, "integration.enabled", "integration", integration.id, {"provider": provider.name}
+            )
             for field in provider.credentials:
                 if field.generated:
-                    secret = "fs_" + secrets.token_urlsafe(32)
-                    credential = Credential.create(
-                        integration=integration,
-                        name=field.name,
-                        generated=True,
-                        scope="primary",
-                        label="primary",
-                        key="fk_" + secrets.token_urlsafe(16),
-                        secret_encrypted=secret_box.encrypt(secret),
+                    credential, secret = create_generated(
+                        integration, field.name, scope="primary", label="primary", secret_box=secret_box, actor=actor
                     )
                     shown[credential.id] = secret
             for cidr in provider.default_allowlist:
@@ -57,13 +55,21 @@ def enable(tenant_id: str, provider, secret_box) -> tuple[Integration, dict[int,
     return integration, shown
 
 
-def disable(integration: Integration) -> None:
+def disable(integration: Integration, actor: str) -> None:
     """Disable = delete, as Fluxvend documents: credentials and allow-list go; the row
     stays so the inbox and payments keep pointing at it. Re-enabling starts afresh."""
     with write_transaction():
         Credential.delete().where(Credential.integration == integration.id).execute()
         AllowedNetwork.delete().where(AllowedNetwork.integration == integration.id).execute()
         Integration.update(disabled_at=utcnow()).where(Integration.id == integration.id).execute()
+        record_audit(
+            integration.tenant_id,
+            actor,
+            "integration.disabled",
+            "integration",
+            integration.id,
+            {"provider": integration.provider},
+        )
 
 
 def normalize_network(value: str) -> str:
@@ -85,12 +91,34 @@ def normalize_network(value: str) -> str:
     return str(network)
 
 
-def add_network(integration: Integration, cidr: str, label: str) -> AllowedNetwork:
+def add_network(integration: Integration, cidr: str, label: str, actor: str) -> AllowedNetwork:
     try:
         with write_transaction():
-            return AllowedNetwork.create(integration=integration, cidr=cidr, label=label)
+            entry = AllowedNetwork.create(integration=integration, cidr=cidr, label=label)
+            record_audit(
+                integration.tenant_id,
+                actor,
+                "allowlist.added",
+                "integration",
+                integration.id,
+                {"entry_id": entry.id, "cidr": cidr, "label": label},
+            )
+            return entry
     except peewee.IntegrityError:
         abort(409, message=f"{cidr} is already on this allow-list")
+
+
+def remove_network(integration: Integration, entry: AllowedNetwork, actor: str) -> None:
+    with write_transaction():
+        entry.delete_instance()
+        record_audit(
+            integration.tenant_id,
+            actor,
+            "allowlist.removed",
+            "integration",
+            integration.id,
+            {"entry_id": entry.id, "cidr": entry.cidr},
+        )
 
 
 def get_network(integration: Integration, entry_id: int) -> AllowedNetwork:
@@ -102,60 +130,3 @@ def get_network(integration: Integration, entry_id: int) -> AllowedNetwork:
     if entry is None:
         abort(404, message=f"allow-list entry {entry_id} not found")
     return entry
-
-
-def supplied_field(provider, name: str):
-    """The provider's credential field ``name`` that the merchant supplies, or 404."""
-    for field in provider.credentials:
-        if field.name == name and not field.generated:
-            return field
-    names = ", ".join(f.name for f in provider.credentials if not f.generated) or "none"
-    abort(404, message=f"provider {provider.name} has no secret named {name!r} (its secrets: {names})")
-
-
-def supplied_secrets(integration: Integration, provider) -> list[dict]:
-    """Each secret the provider needs from the merchant: whether it is set, and since when."""
-    rows = {
-        row.name: row
-        for row in Credential.select().where(
-            (Credential.integration == integration.id) & ~Credential.generated & Credential.revoked_at.is_null()
-        )
-    }
-    return [
-        {
-            "name": f.name,
-            "title": f.title,
-            "required": f.required,
-            "description": f.description,
-            "set": f.name in rows,
-            "set_at": rows[f.name].created_at if f.name in rows else None,
-        }
-        for f in provider.credentials
-        if not f.generated
-    ]
-
-
-def set_supplied_secret(integration: Integration, name: str, value: str, secret_box) -> None:
-    """Store (or replace) a secret the merchant copied from the provider's dashboard."""
-    with write_transaction():
-        Credential.delete().where(
-            (Credential.integration == integration.id) & (Credential.name == name) & ~Credential.generated
-        ).execute()
-        Credential.create(
-            integration=integration,
-            name=name,
-            generated=False,
-            scope="primary",
-            label=name,
-            secret_encrypted=secret_box.encrypt(value),
-        )
-
-
-def clear_supplied_secret(integration: Integration, name: str) -> bool:
-    with write_transaction():
-        deleted = (
-            Credential.delete()
-            .where((Credential.integration == integration.id) & (Credential.name == name) & ~Credential.generated)
-            .execute()
-        )
-    return bool(deleted)
