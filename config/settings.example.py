@@ -18,6 +18,10 @@ DATABASE_MAX_CONNECTIONS = 20
 # Unset: a key is generated into the instance folder (development only; back it up, or
 # every stored secret becomes unreadable).
 SECRET_KEY = None
+# To change SECRET_KEY: put the new key in SECRET_KEY and the old one here (a list, or a
+# comma-separated FLUX_RECON_OLD_SECRET_KEYS), run `flux-recon secrets rotate-key`, then
+# remove the old key. Until then both decrypt.
+OLD_SECRET_KEYS = []
 # Bearer token that allows operator-only endpoints (POST /api/v1/tenants). Unset: disabled.
 ADMIN_TOKEN = None
 

@@ -92,6 +92,16 @@ def secrets_generate_key():
     click.echo(generate_key())
 
 
+@secrets.command("rotate-key")
+@with_appcontext
+def secrets_rotate_key():
+    """Re-encrypt every stored secret with SECRET_KEY (old ones decrypt via OLD_SECRET_KEYS)."""
+    from .extensions.secret_box import rotate_stored_secrets
+
+    counted = rotate_stored_secrets(current_app.extensions["secret_box"])
+    click.echo(f"re-encrypted {counted} stored secrets with the current SECRET_KEY")
+
+
 def _register_plugin_commands() -> None:
     from .plugins import get_plugin_manager
 

@@ -12,6 +12,9 @@ class DefaultConfig:
     # Fernet key encrypting stored secrets; the development default is generated into
     # the instance folder. Set it explicitly in production.
     SECRET_KEY = None
+    # Previous keys, still accepted for decryption while `flux-recon secrets rotate-key`
+    # re-encrypts everything with SECRET_KEY.
+    OLD_SECRET_KEYS: list[str] = []
     # Bearer token for operator endpoints (POST /api/v1/tenants); unset = disabled.
     ADMIN_TOKEN = None
     # Base URL merchants' providers reach this service at, used to show webhook URLs.

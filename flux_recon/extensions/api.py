@@ -17,6 +17,7 @@ from werkzeug.routing import IntegerConverter
 from ..exact_json import JSONInputError, loads_exact
 from .auth import SECURITY_SCHEMES, require_admin, require_tenant
 from .database import UNAVAILABLE_ERRORS
+from .secret_box import SecretKeyError
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class Api(flask_smorest.Api):
         for error_class in UNAVAILABLE_ERRORS:
             app.register_error_handler(error_class, self.handle_database_unavailable)
         app.register_error_handler(peewee.DataError, self.handle_unstorable)
+        app.register_error_handler(SecretKeyError, self.handle_wrong_secret_key)
         app.register_error_handler(Exception, self.handle_unexpected)
 
     def handle_http_exception(self, error):
@@ -66,6 +68,15 @@ class Api(flask_smorest.Api):
         if payload.get("errors") is None:
             payload["errors"] = {}
         return payload, code, headers
+
+    @staticmethod
+    def handle_wrong_secret_key(error):
+        # An operator's mistake (a changed SECRET_KEY without OLD_SECRET_KEYS), not the
+        # sender's: 503 makes providers retry once it is fixed, so nothing is lost.
+        log.error("stored secrets cannot be decrypted: check SECRET_KEY / OLD_SECRET_KEYS")
+        response = _json_error(503, "Service Unavailable", "this service cannot read its stored secrets; retry later")
+        response.headers["Retry-After"] = "60"
+        return response
 
     @staticmethod
     def handle_unstorable(error):

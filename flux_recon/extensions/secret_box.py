@@ -27,6 +27,13 @@ class SecretBox:
     def encrypt(self, secret: str) -> str:
         return self._fernet.encrypt(secret.encode()).decode()
 
+    def rotate(self, token: str) -> str:
+        """Re-encrypt a token with the current key (it may have been made with an old one)."""
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except InvalidToken:
+            raise SecretKeyError("a stored secret cannot be decrypted with SECRET_KEY or OLD_SECRET_KEYS") from None
+
     def decrypt(self, token: str) -> str:
         try:
             return self._fernet.decrypt(token.encode()).decode()
@@ -60,4 +67,26 @@ def instance_key(instance_path: str) -> str:
 
 def init_app(app) -> None:
     key = app.config.get("SECRET_KEY") or instance_key(app.instance_path)
-    app.extensions["secret_box"] = SecretBox(key)
+    old_keys = app.config.get("OLD_SECRET_KEYS") or ()
+    if isinstance(old_keys, str):
+        old_keys = [k.strip() for k in old_keys.split(",") if k.strip()]
+    app.extensions["secret_box"] = SecretBox(key, tuple(old_keys))
+
+
+def rotate_stored_secrets(box: SecretBox) -> int:
+    """Re-encrypt every encrypted column with the current key, in one transaction."""
+    from ..models import Credential, IdempotencyRecord
+    from ..models.transactions import write_transaction
+
+    columns = (
+        (Credential, Credential.secret_encrypted),
+        (Credential, Credential.previous_secret_encrypted),
+        (IdempotencyRecord, IdempotencyRecord.response_encrypted),
+    )
+    counted = 0
+    with write_transaction():
+        for model, column in columns:
+            for row in model.select(model.id, column).where(column.is_null(False)):
+                model.update({column: box.rotate(getattr(row, column.name))}).where(model.id == row.id).execute()
+                counted += 1
+    return counted
