@@ -37,6 +37,9 @@ TRUSTED_PROXIES = []
 MAX_CONTENT_LENGTH = 1024 * 1024
 # How many bytes of each webhook body the inbox keeps.
 WEBHOOK_INBOX_BODY_LIMIT = 64 * 1024
+# `flux-recon inbox purge` (run it daily, e.g. from cron) drops the bodies of inbox records
+# older than this many days; the records themselves, with their verdicts, stay.
+INBOX_RETENTION_DAYS = 90
 # After a credential's secret is regenerated, how many seconds the old secret still verifies
 # webhooks, unless the regenerate request sets grace_seconds itself. 0: it stops at once.
 CREDENTIAL_ROTATION_GRACE_SECONDS = 0

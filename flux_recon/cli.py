@@ -80,6 +80,24 @@ def plugins_command(include_default):
 
 
 @cli.group()
+def inbox():
+    """The webhook inbox."""
+
+
+@inbox.command("purge")
+@click.option(
+    "--older-than-days", type=click.IntRange(min=0), default=None, help="Default: the INBOX_RETENTION_DAYS setting."
+)
+@with_appcontext
+def inbox_purge(older_than_days):
+    """Drop stored webhook bodies older than N days; the verdict records stay."""
+    from .webhooks.inbox import purge_bodies
+
+    days = current_app.config["INBOX_RETENTION_DAYS"] if older_than_days is None else older_than_days
+    click.echo(f"purged the bodies of {purge_bodies(days)} webhook events older than {days} days")
+
+
+@cli.group()
 def secrets():
     """Encryption keys for stored secrets."""
 

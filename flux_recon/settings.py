@@ -26,6 +26,9 @@ class DefaultConfig:
     MAX_CONTENT_LENGTH = 1024 * 1024
     # How much of each webhook body the inbox keeps (bytes).
     WEBHOOK_INBOX_BODY_LIMIT = 64 * 1024
+    # `flux-recon inbox purge` drops webhook bodies older than this many days (the verdict
+    # rows stay, for the audit).
+    INBOX_RETENTION_DAYS = 90
     # After a credential is regenerated, how long its old secret still verifies (seconds),
     # unless the request says otherwise. 0: the old secret stops at once.
     CREDENTIAL_ROTATION_GRACE_SECONDS = 0

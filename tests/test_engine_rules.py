@@ -76,6 +76,30 @@ def test_failed_then_succeeded_is_applied_once(engine):
     assert order_state(order.id) == ("paid", 10000)
 
 
+def test_the_succeeded_notice_amount_replaces_the_pending_one(engine):
+    tenant = new_tenant()
+    order = make_order(tenant, "INV-1")
+    record(engine, tenant, notice("T1", "100.00", "INV-1", status="pending"))
+    outcome = record(engine, tenant, notice("T1", "60.00", "INV-1"))
+    assert (outcome.status, outcome.payment.amount_minor) == ("accepted", 6000)
+    assert order_state(order.id) == ("partially_paid", 6000)
+
+
+def test_the_best_reference_decides_before_weaker_ones(engine):
+    tenant = new_tenant()
+    first = make_order(tenant, "INV-1")
+    make_order(tenant, "INV-2")
+    outcome = record(engine, tenant, notice("T1", "100.00", "INV-1", "INV-2"))
+    assert outcome.reconciliation == "matched"
+    assert outcome.payment.candidates == [first.id]
+
+
+def test_an_external_id_too_long_to_store_is_refused(engine):
+    tenant = new_tenant()
+    with pytest.raises(InvalidNotice, match="longer than"):
+        record(engine, tenant, notice("T" * 181, "1.00"))
+
+
 def test_failed_payment_is_recorded_never_allocated(engine):
     tenant = new_tenant()
     order = make_order(tenant, "INV-1")
@@ -285,6 +309,22 @@ def test_orphan_refund_waits_for_its_payment(engine):
     record(engine, tenant, notice("T1", "100.00", "INV-1"))
     assert payment(tenant, "R1").reconciliation == "matched"
     assert order_state(order.id) == ("partially_paid", 6000)
+
+
+def test_a_pending_refund_takes_nothing_back_until_it_succeeds(engine):
+    tenant = new_tenant()
+    order = make_order(tenant, "INV-1")
+    record(engine, tenant, notice("T1", "100.00", "INV-1"))
+    pending = record(engine, tenant, notice("R1", "100.00", kind="refund", parent="T1", status="pending"))
+    assert pending.reconciliation == "not_applicable"
+    assert order_state(order.id) == ("paid", 10000)
+    assert record(engine, tenant, notice("R1", "100.00", kind="refund", parent="T1", status="failed")).status == (
+        "duplicate"
+    )
+    done = record(engine, tenant, notice("R1", "100.00", kind="refund", parent="T1"))
+    assert (done.status, done.reconciliation) == ("accepted", "matched")
+    assert order_state(order.id) == ("open", 0)
+    assert record(engine, tenant, notice("R1", "100.00", kind="refund", parent="T1")).status == "duplicate"
 
 
 def test_refund_in_another_currency_is_an_exception(engine):

@@ -53,7 +53,7 @@ class Engine:
         payment = insert_payment(tenant_id, provider, notice, amount_minor, integration_id)
         if payment is None:
             existing = find_payment(tenant_id, provider, notice.external_id)
-            outcome = self._apply_status_change(existing, notice.status.value, actor, settings)
+            outcome = self._apply_status_change(existing, notice, amount_minor, actor, settings)
             if outcome.status == "duplicate":
                 outcome.note = _differences(existing, notice, amount_minor)
             return outcome
@@ -76,12 +76,15 @@ class Engine:
         events += self.reconcile(payment, notice, actor, settings)
         return Outcome("accepted", payment, events)
 
-    def _apply_status_change(self, payment: Payment, new_status: str, actor: str, settings) -> Outcome:
-        if (payment.status, new_status) not in FORWARD_TRANSITIONS:
+    def _apply_status_change(self, payment: Payment, notice, amount_minor: int, actor: str, settings) -> Outcome:
+        new_status = notice.status.value
+        if (payment.status, new_status) not in FORWARD_TRANSITIONS or notice.currency != payment.currency:
             return Outcome("duplicate", payment)
-        # Compare-and-set: of two concurrent deliveries of the change, exactly one applies it.
+        # The final notice's amount is the one that moved (a pending notice may have
+        # announced another). Compare-and-set: of two concurrent deliveries of the
+        # change, exactly one applies it.
         changed = (
-            Payment.update(status=new_status, updated_at=utcnow())
+            Payment.update(status=new_status, amount_minor=amount_minor, updated_at=utcnow())
             .where((Payment.id == payment.id) & (Payment.status == payment.status))
             .execute()
         )
@@ -93,9 +96,15 @@ class Engine:
             "payment.status_changed",
             "payment",
             payment.id,
-            {"from": payment.status, "to": new_status},
+            {
+                "from": payment.status,
+                "to": new_status,
+                "amount_minor": amount_minor,
+                "previous_amount_minor": payment.amount_minor,
+            },
         )
         payment.status = new_status
+        payment.amount_minor = amount_minor
         events = [payment_event("payment.received", payment)]
         events += self.reconcile(payment, notice_from_payment(payment), actor, settings)
         return Outcome("accepted", payment, events)

@@ -33,13 +33,14 @@ class Matcher:
 
 class ReferenceMatcher(Matcher):
     """A notice reference equals an order's ``reference`` or ``payment_reference``
-    (trimmed, case-insensitive)."""
+    (trimmed, case-insensitive). References are tried best first: the first one that names
+    any order decides, so a weaker second reference cannot make a clear match ambiguous."""
 
     name = "reference"
     priority = 100
 
     def candidates(self, tenant_id, notice, settings):
-        keys = sorted({key for key in map(reference_key, notice.references) if key})
+        keys = list(dict.fromkeys(key for key in map(reference_key, notice.references) if key))
         if not keys:
             return []
         query = (
@@ -51,7 +52,12 @@ class ReferenceMatcher(Matcher):
             .order_by(SalesOrder.id)
             .limit(MAX_CANDIDATES)
         )
-        return list(query)
+        orders = list(query)  # one indexed query for all references, then best first
+        for key in keys:
+            named = [o for o in orders if key in (o.reference_key, o.payment_reference_key)]
+            if named:
+                return named
+        return []
 
 
 class VirtualAccountMatcher(Matcher):

@@ -13,6 +13,8 @@ from ..providers import Payer, PaymentNotice
 from .events import payment_event
 from .settings import ReconciliationSettings
 
+MAX_EXTERNAL_ID = 180
+
 
 class InvalidNotice(ValueError):
     """The notice cannot be recorded (an amount or currency that is not exact)."""
@@ -53,6 +55,10 @@ def exact(notice: PaymentNotice) -> tuple[PaymentNotice, int]:
         raise InvalidNotice(str(exc), "amount") from None
     if amount_minor <= 0:
         raise InvalidNotice("amount must be greater than zero", "amount")
+    for name in ("external_id", "parent_external_id"):
+        # Room is kept for the ":reversal" suffix a same-id reversal is stored under.
+        if len(getattr(notice, name) or "") > MAX_EXTERNAL_ID:
+            raise InvalidNotice(f"{name} is longer than {MAX_EXTERNAL_ID} characters", name)
     return dataclasses.replace(notice, currency=currency), amount_minor
 
 

@@ -33,7 +33,13 @@ def record(tenant_id, provider, notice: PaymentNotice, amount_minor, integration
         )
     refund = insert_payment(tenant_id, provider, notice, amount_minor, integration_id)
     if refund is None:
-        return Outcome("duplicate", find_payment(tenant_id, provider, notice.external_id))
+        refund = _completed(find_payment(tenant_id, provider, notice.external_id), notice)
+        if refund is None:
+            return Outcome("duplicate", find_payment(tenant_id, provider, notice.external_id))
+    elif refund.status != "succeeded":
+        # A refund the provider reports as pending or failed has taken nothing back (yet).
+        settle(refund, "not_applicable", f"{refund.status} {refund.kind}: nothing taken back")
+        return Outcome("accepted", refund, [])
 
     record_audit(
         tenant_id,
@@ -58,6 +64,21 @@ def record(tenant_id, provider, notice: PaymentNotice, amount_minor, integration
         settle(refund, "orphan", f"{refund.kind} of payment {parent_id}, which has not been received")
         return Outcome("accepted", refund, [])
     return Outcome("accepted", refund, apply(refund, parent, actor, settings))
+
+
+def _completed(refund: Payment, notice: PaymentNotice) -> Payment | None:
+    """A pending refund now reported succeeded, changed once (compare-and-set); else None."""
+    if (refund.status, notice.status.value) != ("pending", "succeeded"):
+        return None
+    changed = (
+        Payment.update(status="succeeded", updated_at=utcnow())
+        .where((Payment.id == refund.id) & (Payment.status == "pending"))
+        .execute()
+    )
+    if not changed:
+        return None
+    refund.status = "succeeded"
+    return refund
 
 
 def apply(refund: Payment, parent: Payment, actor: str, settings) -> list[dict]:

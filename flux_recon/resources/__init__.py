@@ -11,6 +11,7 @@ MODULES = (
     "credentials",
     "orders",
     "payments",
+    "webhook_events",
     "reports",
     "audit",
     "settings",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..models import WebhookEvent
+import datetime as dt
+
+from ..models import WebhookEvent, utcnow
 
 # Headers worth keeping for an audit; signature-bearing ones are redacted (see redact()).
 KEPT_HEADERS = ("Content-Type", "Content-Length", "User-Agent", "X-Forwarded-For", "X-Request-Id")
@@ -34,6 +36,8 @@ def record(
     body_limit: int,
     credential_id=None,
     payment_id=None,
+    authenticated: bool = False,
+    replay_of: int | None = None,
 ) -> WebhookEvent:
     body = body or b""
     return WebhookEvent.create(
@@ -50,4 +54,16 @@ def record(
         body_truncated=len(body) > body_limit,
         credential_id=credential_id,
         payment=payment_id,
+        authenticated=authenticated,
+        replay_of=replay_of,
+    )
+
+
+def purge_bodies(older_than_days: int) -> int:
+    """Drop the bodies of records older than the retention; the verdict rows stay."""
+    cutoff = utcnow() - dt.timedelta(days=older_than_days)
+    return (
+        WebhookEvent.update(body=None)
+        .where((WebhookEvent.received_at < cutoff) & WebhookEvent.body.is_null(False))
+        .execute()
     )

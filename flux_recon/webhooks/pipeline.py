@@ -9,6 +9,7 @@ from flask import current_app, request
 from flask_smorest import abort
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..models import Integration, WebhookEvent
 from ..models.transactions import write_transaction
 from ..providers import AuthFailure, Ignored, MalformedBody, PayloadError, PaymentNotice, WebhookRequest
 from ..reconciliation import InvalidNotice
@@ -32,8 +33,22 @@ class Rejection(Exception):
     errors: dict | None = None
 
 
+@dataclass
+class Arrival:
+    """One webhook as the inbox will record it: where from, what, verified by which credential."""
+
+    integration: Integration
+    client_ip: object
+    headers: dict
+    body: bytes | None = None
+    credential_id: int | None = None
+    authenticated: bool = False
+    replay_of: int | None = None
+
+
 class WebhookHandler:
-    """Handles POST /webhooks/<provider>/<token> for one app (its registry and engine)."""
+    """Handles POST /webhooks/<provider>/<token> for one app (its registry and engine), and
+    replays of stored webhooks through the same steps."""
 
     def __init__(self, app):
         self.providers = app.extensions["providers"]
@@ -51,27 +66,50 @@ class WebhookHandler:
         # No peer address (a unix socket) maps to 0.0.0.0, which no allow-list admits by accident.
         peer = request.remote_addr or "0.0.0.0"  # noqa: S104 - an address to compare, not to bind
         ip = client_ip(peer, request.headers.get("X-Forwarded-For"), self.trusted_proxies)
-        headers = inbox.selected_headers(request.headers, provider.sensitive_headers())
-        body = None
+        arrival = Arrival(integration, ip, inbox.selected_headers(request.headers, provider.sensitive_headers()))
         try:
-            body = _read_body()
-            webhook = WebhookRequest(body=body, headers=request.headers)
+            arrival.body = _read_body()
+            webhook = WebhookRequest(body=arrival.body, headers=request.headers)
             credential = self._authenticate(provider, webhook, auth_context(integration, ip, self.secret_box))
+            arrival.credential_id = credential.id if credential else None
+            arrival.authenticated = True
             _require_json(request.mimetype)
-            notices = _parse(provider, webhook)
-            if isinstance(notices, Ignored):
-                self._record(integration, ip, "ignored", 200, notices.reason, headers, body, credential)
-                return {
-                    "status": "ignored",
-                    "reason": notices.reason,
-                    "payment_id": None,
-                    "reconciliation": None,
-                    "payments": [],
-                }
-            return self._accept(integration, ip, notices, headers, body, credential)
+            return self.process(provider, webhook, arrival)
         except Rejection as rejection:
-            self._record(integration, ip, rejection.verdict, rejection.status, rejection.message, headers, body)
+            self._record(arrival, rejection.verdict, rejection.status, rejection.message)
             abort(rejection.status, message=rejection.message, errors=rejection.errors)
+
+    def replay(self, event: WebhookEvent) -> tuple[WebhookEvent, dict]:
+        """Parse and reconcile a stored, authenticated webhook again. The engine's
+        idempotency means a payment already recorded is a duplicate, never counted twice.
+        Returns the inbox record of the replay and its result."""
+        provider = self.providers.get(event.provider)
+        arrival = Arrival(
+            event.integration, "replay", event.headers or {}, bytes(event.body), event.credential_id, True, event.id
+        )
+        try:
+            if provider is None:
+                raise Rejection(422, "invalid_payload", f"provider {event.provider!r} is not loaded on this server")
+            result = self.process(provider, WebhookRequest(body=arrival.body, headers=arrival.headers), arrival)
+        except Rejection as rejection:
+            self._record(arrival, rejection.verdict, rejection.status, rejection.message)
+            result = {"status": rejection.verdict, "reason": rejection.message, "errors": rejection.errors or {}}
+        record = WebhookEvent.select().where(WebhookEvent.replay_of == event.id).order_by(WebhookEvent.id.desc()).get()
+        return record, result
+
+    def process(self, provider, webhook: WebhookRequest, arrival: Arrival) -> dict:
+        """Parse an authenticated webhook and record what it carries; raises Rejection."""
+        notices = _parse(provider, webhook)
+        if isinstance(notices, Ignored):
+            self._record(arrival, "ignored", 200, notices.reason)
+            return {
+                "status": "ignored",
+                "reason": notices.reason,
+                "payment_id": None,
+                "reconciliation": None,
+                "payments": [],
+            }
+        return self._accept(arrival, notices)
 
     @staticmethod
     def _authenticate(provider, webhook, context):
@@ -91,7 +129,8 @@ class WebhookHandler:
             credential = verified or credential
         return credential
 
-    def _accept(self, integration, ip, notices: list[PaymentNotice], headers, body, credential):
+    def _accept(self, arrival: Arrival, notices: list[PaymentNotice]) -> dict:
+        integration = arrival.integration
         tenant_id = integration.tenant_id
         for notice in notices:
             if notice.tenant_hint is not None and notice.tenant_hint != tenant_id:
@@ -110,19 +149,8 @@ class WebhookHandler:
                     for notice in notices
                 ]
                 status = "accepted" if any(o.status == "accepted" for o in outcomes) else "duplicate"
-                first = outcomes[0].payment if outcomes else None
                 notes = "; ".join(o.note for o in outcomes if o.note) or None
-                self._record(
-                    integration,
-                    ip,
-                    status,
-                    200,
-                    notes,
-                    headers,
-                    body,
-                    credential,
-                    payment_id=first.id if first else None,
-                )
+                self._record(arrival, status, 200, notes, payment_id=outcomes[0].payment.id)
         except InvalidNotice as exc:
             raise Rejection(422, "invalid_payload", exc.message, {exc.field: [exc.message]}) from None
         announce(self.plugin_manager, [event for outcome in outcomes for event in outcome.events])
@@ -131,23 +159,25 @@ class WebhookHandler:
         ]
         return {
             "status": status,
-            "payment_id": payments[0]["payment_id"] if payments else None,
-            "reconciliation": payments[0]["reconciliation"] if payments else None,
+            "payment_id": payments[0]["payment_id"],
+            "reconciliation": payments[0]["reconciliation"],
             "payments": payments,
         }
 
-    def _record(self, integration, ip, verdict, http_status, reason, headers, body, credential=None, payment_id=None):
+    def _record(self, arrival: Arrival, verdict, http_status, reason, payment_id=None):
         inbox.record(
-            integration=integration,
-            client_ip=ip,
+            integration=arrival.integration,
+            client_ip=arrival.client_ip,
             verdict=verdict,
             http_status=http_status,
             reason=reason,
-            headers=headers,
-            body=body,
+            headers=arrival.headers,
+            body=arrival.body,
             body_limit=current_app.config["WEBHOOK_INBOX_BODY_LIMIT"],
-            credential_id=credential.id if credential else None,
+            credential_id=arrival.credential_id,
             payment_id=payment_id,
+            authenticated=arrival.authenticated,
+            replay_of=arrival.replay_of,
         )
 
 

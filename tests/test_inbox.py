@@ -1,0 +1,128 @@
+"""The webhook inbox over REST: list, show, replay (single and bulk), and purging bodies."""
+
+import datetime as dt
+
+from flux_recon.cli import cli
+from flux_recon.models import WebhookEvent, db
+from tests.conftest import core_payload
+
+
+def events(client, tenant, **query):
+    response = client.get("/api/v1/webhook-events", query_string=query, headers=tenant["headers"])
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def test_list_and_show_with_filters(client, tenant, create_order, post_core):
+    create_order()
+    paid = post_core(core_payload(tenant["tenant_id"])).json
+    post_core(core_payload(tenant["tenant_id"]), signature="bad")
+    listed = events(client, tenant)
+    assert [e["verdict"] for e in listed] == ["rejected_signature", "accepted"]
+    assert [e["verdict"] for e in events(client, tenant, verdict="accepted")] == ["accepted"]
+    assert [e["verdict"] for e in events(client, tenant, payment_id=paid["payment_id"])] == ["accepted"]
+    assert events(client, tenant, received_to="2000-01-01T00:00:00Z") == []
+
+    shown = client.get(f"/api/v1/webhook-events/{listed[1]['id']}", headers=tenant["headers"]).json
+    assert shown["payment_id"] == paid["payment_id"]
+    assert shown["source_ip"] == "127.0.0.1" and shown["authenticated"] is True
+    assert '"transactionRef": "TRX-0001"' in shown["body"]
+    assert shown["headers"]["Signature"].endswith("…")
+    assert listed[0]["authenticated"] is False and listed[0]["reason"]
+
+
+def test_another_tenants_events_are_invisible(client, tenant, other_tenant, post_core):
+    post_core(core_payload(tenant["tenant_id"]))
+    event_id = events(client, tenant)[0]["id"]
+    assert events(client, other_tenant) == []
+    assert client.get(f"/api/v1/webhook-events/{event_id}", headers=other_tenant["headers"]).status_code == 404
+    replay = client.post(f"/api/v1/webhook-events/{event_id}/replay", headers=other_tenant["headers"])
+    assert replay.status_code == 404
+
+
+def test_replay_of_an_event_whose_first_processing_failed(client, tenant, create_order, post_core, monkeypatch):
+    from flux_recon_core.provider import CoreProvider
+
+    create_order()
+    original = CoreProvider.parse
+
+    def broken(self, webhook):
+        raise KeyError("adapter bug")
+
+    monkeypatch.setattr(CoreProvider, "parse", broken)
+    assert post_core(core_payload(tenant["tenant_id"])).status_code == 422
+    failed = events(client, tenant)[0]
+    assert (failed["verdict"], failed["authenticated"]) == ("invalid_payload", True)
+
+    monkeypatch.setattr(CoreProvider, "parse", original)  # the plugin is fixed
+    replay = client.post(f"/api/v1/webhook-events/{failed['id']}/replay", headers=tenant["headers"])
+    assert replay.status_code == 200, replay.json
+    assert replay.json["result"]["status"] == "accepted"
+    assert replay.json["event"]["replay_of"] == failed["id"]
+    assert replay.json["event"]["source_ip"] == "replay"
+    order = client.get("/api/v1/orders", headers=tenant["headers"]).json[0]
+    assert order["status"] == "paid"
+
+    again = client.post(f"/api/v1/webhook-events/{failed['id']}/replay", headers=tenant["headers"])
+    assert again.json["result"]["status"] == "duplicate"
+    order = client.get("/api/v1/orders", headers=tenant["headers"]).json[0]
+    assert order["amount_paid"] == "15000.00"
+
+
+def test_refused_events_cannot_be_replayed_into_acceptance(client, tenant, create_order, post_core):
+    create_order()
+    post_core(core_payload(tenant["tenant_id"]), signature="forged")
+    post_core(core_payload(tenant["tenant_id"]), environ={"REMOTE_ADDR": "127.0.0.9"})
+    for event in events(client, tenant):
+        response = client.post(f"/api/v1/webhook-events/{event['id']}/replay", headers=tenant["headers"])
+        assert response.status_code == 409
+    bulk = client.post("/api/v1/webhook-events/replay", json={}, headers=tenant["headers"])
+    assert bulk.json["replayed"] == 0
+    assert client.get("/api/v1/payments", headers=tenant["headers"]).json == []
+
+
+def test_bulk_replay_by_filter(client, tenant, create_order, post_core, monkeypatch):
+    from flux_recon_core.provider import CoreProvider
+
+    original = CoreProvider.parse
+    monkeypatch.setattr(CoreProvider, "parse", lambda self, webhook: 1 / 0)
+    for n in range(3):
+        create_order(reference=f"INV-{n}")
+        post_core(core_payload(tenant["tenant_id"], transactionRef=f"T{n}", paymentRef=f"INV-{n}"))
+    monkeypatch.setattr(CoreProvider, "parse", original)
+    result = client.post(
+        "/api/v1/webhook-events/replay", json={"verdict": ["invalid_payload"], "limit": 10}, headers=tenant["headers"]
+    ).json
+    assert result["replayed"] == 3 and result["by_status"] == {"accepted": 3}
+    paid = client.get("/api/v1/orders", query_string={"status": "paid"}, headers=tenant["headers"]).json
+    assert len(paid) == 3
+    # Replays are not replayed again; the originals again are duplicates.
+    again = client.post(
+        "/api/v1/webhook-events/replay", json={"verdict": ["invalid_payload"]}, headers=tenant["headers"]
+    ).json
+    assert again["by_status"] == {"duplicate": 3}
+
+
+def test_truncated_bodies_cannot_be_replayed(app, client, tenant, post_core):
+    app.config["WEBHOOK_INBOX_BODY_LIMIT"] = 10
+    post_core(core_payload(tenant["tenant_id"]))
+    event = events(client, tenant)[0]
+    assert event["body_truncated"] is True
+    assert client.post(f"/api/v1/webhook-events/{event['id']}/replay", headers=tenant["headers"]).status_code == 409
+
+
+def test_purge_drops_old_bodies_and_keeps_verdicts(app, runner, client, tenant, post_core):
+    post_core(core_payload(tenant["tenant_id"], transactionRef="OLD"))
+    post_core(core_payload(tenant["tenant_id"], transactionRef="NEW"))
+    with app.app_context():
+        oldest = WebhookEvent.select().order_by(WebhookEvent.id).first()
+        WebhookEvent.update(received_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=91)).where(
+            WebhookEvent.id == oldest.id
+        ).execute()
+    db.close()
+    result = runner.invoke(cli, ["inbox", "purge"])
+    assert "purged the bodies of 1 webhook events older than 90 days" in result.output
+    old, new = sorted(events(client, tenant), key=lambda e: e["id"])
+    assert old["body"] is None and old["verdict"] == "accepted"
+    assert new["body"] is not None
+    assert client.post(f"/api/v1/webhook-events/{old['id']}/replay", headers=tenant["headers"]).status_code == 409
