@@ -1,0 +1,283 @@
+"""The Monnify webhook: its auth declaration and the mapping of each event onto PaymentNotices."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flux_recon import (
+    CredentialField,
+    HeaderHmac,
+    Ignored,
+    IpAllowlist,
+    NoticeKind,
+    NoticeStatus,
+    Payer,
+    PayloadError,
+    PaymentMethod,
+    PaymentNotice,
+    Provider,
+    secret_of,
+)
+
+from .fields import Fields
+from .samples import sample_payloads
+
+# Monnify's published webhook source address.
+MONNIFY_ADDRESS = "35.242.133.146/32"
+
+PAYMENT_EVENT = "SUCCESSFUL_TRANSACTION"
+REFUND_EVENT = "SUCCESSFUL_REFUND"
+REJECTED_EVENT = "REJECTED_PAYMENT"
+
+# Events that move no money into or out of a customer payment: acknowledged (200) so
+# Monnify stops retrying, and kept in the inbox with the reason.
+IGNORED_EVENTS = {
+    "SUCCESSFUL_DISBURSEMENT": "a disbursement is money paid out, not a customer payment",
+    "FAILED_DISBURSEMENT": "a disbursement is money paid out, not a customer payment",
+    "REVERSED_DISBURSEMENT": "a disbursement is money paid out, not a customer payment",
+    "FAILED_REFUND": "a failed refund returns no money, so the payment stands",
+    "SETTLEMENT": "a settlement moves collected money to the merchant's account; its payments arrived on their own",
+    "MANDATE_UPDATE": "a direct-debit mandate status change carries no payment",
+    "ACCOUNT_ACTIVITY": "wallet activity is the merchant's own account, not a customer payment",
+    "LOW_BALANCE_ALERT": "a wallet balance alert carries no payment",
+}
+
+METHODS = {
+    "CARD": PaymentMethod.CARD,
+    "ACCOUNT_TRANSFER": PaymentMethod.BANK_TRANSFER,
+    "BANK_TRANSFER": PaymentMethod.BANK_TRANSFER,
+    "CASH": PaymentMethod.CASH,
+    "USSD": PaymentMethod.USSD,
+    # Monnify's checkout: "the customer enters their phone number to initiate a payment
+    # session from their mobile wallet".
+    "PHONE_NUMBER": PaymentMethod.WALLET,
+    "WALLET": PaymentMethod.WALLET,
+}
+
+# paymentStatus of a SUCCESSFUL_TRANSACTION: money arrived in every one of these; an
+# over- or underpayment is still the amount paid, and allocation shows the difference.
+PAYMENT_STATUSES = {
+    "PAID": NoticeStatus.SUCCEEDED,
+    "OVERPAID": NoticeStatus.SUCCEEDED,
+    "PARTIALLY_PAID": NoticeStatus.SUCCEEDED,
+    "PENDING": NoticeStatus.PENDING,
+}
+
+
+class MonnifyProvider(Provider):
+    name = "monnify"
+    title = "Monnify"
+    description = (
+        "Monnify (Moniepoint) collection webhooks: successful transactions, refunds and rejected payments. "
+        "Sent from Monnify's published address; once the client secret is set, the monnify-signature header "
+        "= hex HMAC-SHA512(client secret, raw body) is required."
+    )
+    auth = (
+        IpAllowlist(),
+        HeaderHmac("monnify-signature", "sha512", "hex", keys=secret_of("client_secret"), required=False),
+    )
+    credentials = (
+        CredentialField(
+            "client_secret",
+            "Monnify client secret",
+            required=False,
+            description=(
+                "the Secret Key under Developer > API Keys & Contracts in the Monnify dashboard; once set, "
+                "every webhook must carry a valid monnify-signature header"
+            ),
+        ),
+    )
+    default_allowlist = (MONNIFY_ADDRESS,)
+
+    def parse(self, webhook):
+        payload = webhook.payload
+        if not isinstance(payload, dict):
+            raise PayloadError(
+                "a Monnify webhook is a JSON object", {"body": ["must be an object with eventType and eventData"]}
+            )
+        event_type = _event_type(payload)
+        if event_type in IGNORED_EVENTS:
+            return Ignored(f"{event_type}: {IGNORED_EVENTS[event_type]}")
+        mapper = MAPPERS.get(event_type)
+        if mapper is None:
+            # An event Monnify adds later is acknowledged rather than retried forever; the
+            # inbox keeps its body and this reason.
+            return Ignored(f"{event_type}: not an event this integration handles")
+        root = Fields(payload)
+        data = root.nested("eventData")
+        if not data.data and "eventData" not in root.errors:
+            root.error("eventData", "is required")
+        return mapper(data, payload)
+
+    @classmethod
+    def sample_payloads(cls):
+        return sample_payloads()
+
+
+def _event_type(payload: dict) -> str:
+    value = payload.get("eventType")
+    if not isinstance(value, str) or not value.strip():
+        raise PayloadError("the Monnify webhook has no eventType", {"eventType": ["is required"]})
+    return value.strip().upper()
+
+
+def _successful_transaction(data: Fields, payload: dict) -> list[PaymentNotice] | Ignored:
+    """Money received: a card, transfer, USSD, cash or phone-number payment."""
+    external_id = data.text("transactionReference", required=True)
+    currency = data.currency()
+    amount = data.amount("amountPaid", currency)
+    settlement = data.amount("settlementAmount", currency, required=False, positive=False)
+    status = _payment_status(data)
+    occurred_at = data.time("paidOn")
+    references = _references(data)
+    destination = data.nested("destinationAccountInformation").text("accountNumber", max_length=64)
+    payer = _payer(data)
+    method = _method(data)
+    data.check(f"the Monnify {PAYMENT_EVENT} event is not valid")
+    return [
+        PaymentNotice(
+            external_id=external_id,
+            amount=amount,
+            currency=currency,
+            occurred_at=occurred_at,
+            status=status,
+            method=method,
+            references=references,
+            payer=payer,
+            destination_account=destination,
+            fee=_fee(amount, settlement),
+            settlement_amount=settlement,
+            raw=payload,
+        )
+    ]
+
+
+def _successful_refund(data: Fields, payload: dict) -> list[PaymentNotice] | Ignored:
+    """Money sent back to the customer from a payment (``transactionReference``)."""
+    refund_status = data.text("refundStatus")
+    if refund_status is not None and refund_status.upper() != "COMPLETED":
+        # Only a completed refund took money back; releasing an allocation earlier would
+        # reopen an order that is still paid.
+        return Ignored(f"{REFUND_EVENT} with refundStatus {refund_status}: only a COMPLETED refund is applied")
+    external_id = data.text("refundReference", required=True)
+    parent_id = data.text("transactionReference", required=True)
+    currency = data.currency()
+    amount = data.amount("refundAmount", currency)
+    # completedOn is when the money went back; createdOn only when it was asked for.
+    occurred_at = data.time("completedOn" if data.present("completedOn") else "createdOn")
+    data.check(f"the Monnify {REFUND_EVENT} event is not valid")
+    return [
+        PaymentNotice(
+            external_id=external_id,
+            kind=NoticeKind.REFUND,
+            parent_external_id=parent_id,
+            amount=amount,
+            currency=currency,
+            occurred_at=occurred_at,
+            raw=payload,
+        )
+    ]
+
+
+def _rejected_payment(data: Fields, payload: dict) -> list[PaymentNotice] | Ignored:
+    """A transfer Monnify refused (e.g. an underpayment) and sent back: recorded as failed."""
+    external_id = data.text("transactionReference", required=True)
+    currency = data.currency()
+    source = data.first_of_list_or_object("paymentSourceInformation")
+    rejection = data.nested("paymentRejectionInformation")
+    # What the customer actually sent (and got back); eventData.amount is what was expected.
+    if source.present("amountPaid"):
+        amount = source.amount("amountPaid", currency)
+    else:
+        amount = data.amount("amountPaid" if data.present("amountPaid") else "amount", currency)
+    occurred_at = data.time(_first_present(data, ("created_on", "createdOn", "paidOn"), default="created_on"))
+    references = _references(data)
+    destination = data.nested("destinationAccountInformation").text("accountNumber", max_length=64) or (
+        rejection.text("destinationAccountNumber", max_length=64)
+    )
+    payer = _payer(data)
+    method = _method(data)
+    data.check(f"the Monnify {REJECTED_EVENT} event is not valid")
+    return [
+        PaymentNotice(
+            external_id=external_id,
+            amount=amount,
+            currency=currency,
+            occurred_at=occurred_at,
+            status=NoticeStatus.FAILED,
+            method=method,
+            references=references,
+            payer=payer,
+            destination_account=destination,
+            raw=payload,
+        )
+    ]
+
+
+MAPPERS = {
+    PAYMENT_EVENT: _successful_transaction,
+    REFUND_EVENT: _successful_refund,
+    REJECTED_EVENT: _rejected_payment,
+}
+
+
+def _first_present(data: Fields, names: tuple[str, ...], *, default: str) -> str:
+    return next((name for name in names if data.present(name)), default)
+
+
+def _payment_status(data: Fields) -> NoticeStatus | None:
+    raw = data.text("paymentStatus")
+    if raw is None:
+        return NoticeStatus.SUCCEEDED  # the event type itself says the money arrived
+    status = PAYMENT_STATUSES.get(raw.upper())
+    if status is None:
+        data.error("paymentStatus", f"must be one of: {', '.join(PAYMENT_STATUSES)}")
+    return status
+
+
+def _references(data: Fields) -> tuple[str, ...]:
+    """paymentReference and product.reference, best first.
+
+    For a reserved account the payment reference is Monnify's own transaction reference
+    and the product reference is the account's (the merchant's customer or order), so
+    the product reference leads; elsewhere the payment reference is the merchant's own.
+    """
+    payment_reference = data.text("paymentReference")
+    product = data.nested("product")
+    product_reference = product.text("reference")
+    ordered = [payment_reference, product_reference]
+    if (product.text("type", max_length=64) or "").upper() == "RESERVED_ACCOUNT":
+        ordered.reverse()
+    return tuple(dict.fromkeys(r for r in ordered if r))
+
+
+def _method(data: Fields) -> PaymentMethod:
+    raw = data.text("paymentMethod", max_length=64)
+    if raw is None:
+        # A rejected payment names no method, but its payer is a bank account.
+        source = data.first_of_list_or_object("paymentSourceInformation")
+        return PaymentMethod.BANK_TRANSFER if source.present("accountNumber") else PaymentMethod.OTHER
+    return METHODS.get(raw.upper(), PaymentMethod.OTHER)
+
+
+def _payer(data: Fields) -> Payer:
+    customer = data.nested("customer")
+    source = data.first_of_list_or_object("paymentSourceInformation")
+    email = customer.text("email", max_length=320)
+    return Payer(
+        name=customer.text("name") or source.text("accountName"),
+        email=email.lower() if email else None,
+        account_number=source.text("accountNumber", max_length=64),
+        bank=source.text("bankName") or source.text("bankCode"),
+    )
+
+
+def _fee(amount: Decimal | None, settlement: Decimal | None) -> Decimal | None:
+    """Monnify documents settlementAmount as "the amount paid minus the merchant's fee"."""
+    if amount is None or settlement is None or settlement > amount:
+        # Settled more than was paid: there is no merchant fee to derive.
+        return None
+    return amount - settlement
+
+
+__all__ = ["IGNORED_EVENTS", "METHODS", "MONNIFY_ADDRESS", "MonnifyProvider"]

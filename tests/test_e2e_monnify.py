@@ -1,0 +1,127 @@
+"""End to end: a Monnify integration set up over REST on real gunicorn, paid, refunded and rejected over HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import subprocess
+from urllib.parse import urlsplit
+
+import pytest
+
+from flux_recon_monnify.provider import MonnifyProvider
+from tests.live_server import BIN_DIR, CLI_TIMEOUT, REPO_ROOT, Response, Server, live_server, request
+
+# Both loopback: only the first is put on the allow-list, so the IP check is observable.
+ALLOWED_SOURCE = "127.0.0.2"
+OTHER_SOURCE = "127.0.0.3"
+CLIENT_SECRET = "7PX2M9QK4T6W1ZB8NDRC3HJV5LFYGS0A"
+
+
+@pytest.fixture
+def server(database_url, tmp_path):
+    with live_server(database_url, tmp_path) as running:
+        yield running
+
+
+def create_tenant(server: Server, name: str) -> dict:
+    """`flux-recon tenants create --json`, run against the server's database and secret key."""
+    result = subprocess.run(
+        [str(BIN_DIR / "flux-recon"), "tenants", "create", "--name", name, "--json"],
+        cwd=REPO_ROOT,
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def api(server: Server, api_key: str, method: str, path: str, payload: dict | None = None) -> Response:
+    headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
+    body = None
+    if payload is not None:
+        body = json.dumps(payload).encode()
+        headers["Content-Type"] = "application/json"
+    return request(server.port, method, path, body=body, headers=headers)
+
+
+def expect(response: Response, status: int) -> dict:
+    assert response.status == status, (response.status, response.body)
+    return response.json if response.body else {}
+
+
+def post_monnify(server: Server, path: str, payload: dict, *, secret: str | None, source: str = ALLOWED_SOURCE):
+    body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["monnify-signature"] = hmac.new(secret.encode(), body, hashlib.sha512).hexdigest()
+    return request(server.port, "POST", path, body=body, headers=headers, source=source)
+
+
+def test_monnify_payment_refund_and_rejection_through_gunicorn(server):
+    samples = MonnifyProvider.sample_payloads()
+    tenant = create_tenant(server, "Monnify E2E Merchant")
+    key = tenant["api_key"]
+
+    # Enable the integration: Monnify's published address is pre-filled on the allow-list.
+    integration = expect(api(server, key, "POST", "/api/v1/integrations", {"provider": "monnify"}), 201)
+    assert "35.242.133.146/32" in [e["cidr"] for e in integration["allowlist"]["entries"]]
+    base = f"/api/v1/integrations/{integration['id']}"
+    webhook_path = urlsplit(integration["webhook_url"]).path
+    assert webhook_path.startswith("/webhooks/monnify/")
+
+    # The client secret from Monnify's dashboard, then the address this test sends from.
+    secret = expect(api(server, key, "PUT", f"{base}/secrets/client_secret", {"value": CLIENT_SECRET}), 200)
+    assert (secret["name"], secret["set"]) == ("client_secret", True)
+    assert CLIENT_SECRET not in json.dumps(expect(api(server, key, "GET", base), 200))
+    expect(api(server, key, "POST", f"{base}/allowlist", {"cidr": f"{ALLOWED_SOURCE}/32"}), 201)
+
+    order = expect(
+        api(server, key, "POST", "/api/v1/orders", {"reference": "INV-1001", "amount": "15000.00", "currency": "NGN"}),
+        201,
+    )
+    order_path = f"/api/v1/orders/{order['id']}"
+
+    # A correctly signed payment from the allowed address pays the order.
+    paid = expect(post_monnify(server, webhook_path, samples["card_payment"], secret=CLIENT_SECRET), 200)
+    assert (paid["status"], paid["reconciliation"]) == ("accepted", "matched"), paid
+    shown = expect(api(server, key, "GET", order_path), 200)
+    assert (shown["status"], shown["amount_paid"]) == ("paid", "15000.00"), shown
+
+    # Refused: unsigned now that a secret is set, a wrong key, an address off the list.
+    retry = samples["card_payment"]
+    assert post_monnify(server, webhook_path, retry, secret=None).status == 401
+    assert post_monnify(server, webhook_path, retry, secret="not-the-client-secret").status == 401
+    assert post_monnify(server, webhook_path, retry, secret=CLIENT_SECRET, source=OTHER_SOURCE).status == 403
+
+    # The refund of that payment releases the order.
+    refunded = expect(post_monnify(server, webhook_path, samples["refund"], secret=CLIENT_SECRET), 200)
+    assert (refunded["status"], refunded["reconciliation"]) == ("accepted", "matched"), refunded
+    shown = expect(api(server, key, "GET", order_path), 200)
+    assert (shown["status"], shown["amount_paid"]) == ("open", "0.00"), shown
+    payment = expect(api(server, key, "GET", f"/api/v1/payments/{paid['payment_id']}"), 200)
+    assert payment["status"] == "refunded", payment
+
+    # A rejected payment is recorded, allocated nowhere.
+    rejected = expect(post_monnify(server, webhook_path, samples["rejected_payment"], secret=CLIENT_SECRET), 200)
+    assert (rejected["status"], rejected["reconciliation"]) == ("accepted", "not_applicable"), rejected
+    recorded = expect(api(server, key, "GET", f"/api/v1/payments/{rejected['payment_id']}"), 200)
+    assert (recorded["status"], recorded["allocations"]) == ("failed", []), recorded
+
+    # An event with no payment is acknowledged so Monnify stops retrying.
+    ignored = expect(post_monnify(server, webhook_path, samples["disbursement"], secret=CLIENT_SECRET), 200)
+    assert ignored["status"] == "ignored", ignored
+
+    payments = expect(api(server, key, "GET", "/api/v1/payments"), 200)
+    assert sorted(p["id"] for p in payments) == sorted(
+        [paid["payment_id"], refunded["payment_id"], rejected["payment_id"]]
+    )
+
+    server.stop()
+    log = server.log()
+    assert "Traceback" not in log, log
+    assert CLIENT_SECRET not in log, log
