@@ -1,0 +1,162 @@
+"""End to end: the Opay integration through real gunicorn, set up over REST, both webhook forms over HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import subprocess
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.live_server import BIN_DIR, CLI_TIMEOUT, REPO_ROOT, Response, Server, live_server, request
+
+ALLOWED_SOURCE = "127.0.0.2"
+OTHER_SOURCE = "127.0.0.3"
+SECRET_KEY = "OPAYPRV-e2e-secret-key-7f3a"
+
+
+@pytest.fixture
+def server(database_url, tmp_path):
+    with live_server(database_url, tmp_path) as running:
+        yield running
+
+
+def create_tenant(server: Server) -> dict:
+    result = subprocess.run(
+        [str(BIN_DIR / "flux-recon"), "tenants", "create", "--name", "Opay E2E", "--json"],
+        cwd=REPO_ROOT,
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def api(server: Server, api_key: str, method: str, path: str, payload: dict | None = None) -> Response:
+    headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
+    body = None
+    if payload is not None:
+        body = json.dumps(payload).encode()
+        headers["Content-Type"] = "application/json"
+    return request(server.port, method, path, body=body, headers=headers)
+
+
+def expect(response: Response, status: int) -> dict:
+    assert response.status == status, (response.status, response.body)
+    return response.json if response.body else {}
+
+
+def sha3_signature(fields: dict, key: str) -> str:
+    """Opay's sha512 field, computed as its specification says (HMAC-SHA3-512, hex)."""
+    message = (
+        f'{{Amount:"{fields["amount"]}",Currency:"{fields["currency"]}",Reference:"{fields["reference"]}",'
+        f'Refunded:{"t" if fields["refunded"] else "f"},Status:"{fields["status"]}",'
+        f'Timestamp:"{fields["timestamp"]}",Token:"{fields["token"]}",TransactionID:"{fields["transactionId"]}"}}'
+    )
+    return hmac.new(key.encode(), message.encode(), hashlib.sha3_512).hexdigest()
+
+
+def checkout_callback(reference: str, key: str) -> bytes:
+    fields = {
+        "amount": "49160",
+        "channel": "Web",
+        "country": "NG",
+        "currency": "NGN",
+        "displayedFailure": "",
+        "fee": "737",
+        "feeCurrency": "NGN",
+        "instrumentType": "BankCard",
+        "reference": reference,
+        "refunded": False,
+        "status": "SUCCESS",
+        "timestamp": "2026-11-22T09:20:46Z",
+        "token": "261122145660712931829",
+        "transactionId": "261122140885521681",
+        "updated_at": "2026-11-22T09:20:48Z",
+    }
+    return json.dumps({"payload": fields, "sha512": sha3_signature(fields, key), "type": "transaction-status"}).encode()
+
+
+def pos_notification(out_order_no: str) -> bytes:
+    data = {
+        "outOrderNo": out_order_no,
+        "orderNo": "261122010100213456789",
+        "payNo": "2611221005030001",
+        "merchantId": "256621051512345",
+        "status": "SUCCESS",
+        "senderName": "",
+        "senderBank": "",
+        "senderAccount": "539983******4417",
+        "recipientName": "ADAEZE STORES LTD",
+        "receiptBank": "OPay",
+        "receiptAccount": "",
+        "amount": "300.00",
+        "fee": "1.50",
+        "payMethod": "Card",
+        "settlementAmount": "298.50",
+        "currency": "NGN",
+        "transactionTime": "1795341903000",
+        "completedTime": "1795341905000",
+        "remark": "",
+    }
+    return json.dumps({"data": data}).encode()
+
+
+def order(reference: str, amount: str) -> dict:
+    return {"reference": reference, "amount": amount, "currency": "NGN"}
+
+
+def post_webhook(server: Server, path: str, body: bytes, source: str = ALLOWED_SOURCE, **headers) -> Response:
+    sent = {"Content-Type": "application/json", **headers}
+    return request(server.port, "POST", path, body=body, headers=sent, source=source)
+
+
+def test_opay_checkout_and_pos_through_gunicorn(server):
+    api_key = create_tenant(server)["api_key"]
+
+    # The merchant enables Opay, pastes the secret key from the Opay dashboard, allows Opay's address.
+    integration = expect(api(server, api_key, "POST", "/api/v1/integrations", {"provider": "opay"}), 201)
+    webhook_path = urlsplit(integration["webhook_url"]).path
+    assert webhook_path.startswith("/webhooks/opay/")
+    integration_path = f"/api/v1/integrations/{integration['id']}"
+    secret = expect(api(server, api_key, "PUT", f"{integration_path}/secrets/secret_key", {"value": SECRET_KEY}), 200)
+    assert secret["set"] is True
+    assert SECRET_KEY not in json.dumps(expect(api(server, api_key, "GET", integration_path), 200))
+    expect(api(server, api_key, "POST", f"{integration_path}/allowlist", {"cidr": ALLOWED_SOURCE}), 201)
+    first = expect(api(server, api_key, "POST", "/api/v1/orders", order("INV-1001", "491.60")), 201)
+    second = expect(api(server, api_key, "POST", "/api/v1/orders", order("INV-1002", "300.00")), 201)
+
+    # A correctly signed checkout callback from the allowed address pays the first order.
+    callback = checkout_callback("INV-1001", SECRET_KEY)
+    paid = expect(post_webhook(server, webhook_path, callback), 200)
+    assert (paid["status"], paid["reconciliation"]) == ("accepted", "matched"), paid
+    shown = expect(api(server, api_key, "GET", f"/api/v1/orders/{first['id']}"), 200)
+    assert (shown["status"], shown["amount_paid"]) == ("paid", "491.60"), shown
+    assert expect(post_webhook(server, webhook_path, callback), 200)["status"] == "duplicate"
+
+    # The same callback signed with another key, or sent from another address, is refused.
+    forged = checkout_callback("INV-1002", "OPAYPRV-not-the-merchants-key")
+    assert post_webhook(server, webhook_path, forged).status == 401
+    assert post_webhook(server, webhook_path, callback, source=OTHER_SOURCE).status == 403
+
+    # A POS notification (unsigned by design) for the second order, matched by outOrderNo.
+    notification = pos_notification("INV-1002")
+    assert post_webhook(server, webhook_path, notification, source=OTHER_SOURCE).status == 403
+    pos = expect(post_webhook(server, webhook_path, notification, **{"X-Opay-Tranid": "261122010100213456789"}), 200)
+    assert (pos["status"], pos["reconciliation"]) == ("accepted", "matched"), pos
+    shown = expect(api(server, api_key, "GET", f"/api/v1/orders/{second['id']}"), 200)
+    assert (shown["status"], shown["amount_paid"]) == ("paid", "300.00"), shown
+    payment = expect(api(server, api_key, "GET", f"/api/v1/payments/{pos['payment_id']}"), 200)
+    assert (payment["external_id"], payment["method"], payment["fee"]) == ("261122010100213456789", "card", "1.50")
+
+    # Only the two accepted notifications became payments.
+    payments = expect(api(server, api_key, "GET", "/api/v1/payments?provider=opay"), 200)
+    assert sorted(p["id"] for p in payments) == sorted([paid["payment_id"], pos["payment_id"]])
+
+    server.stop()
+    assert "Traceback" not in server.log(), server.log()
