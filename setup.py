@@ -28,6 +28,8 @@ setup(
         "cryptography>=44",
         "psycopg[binary]>=3.2,<4",
         "swagger-ui-bundle>=1.1",
+        "flask-limiter>=4,<5",
+        "redis>=5",
     ],
     extras_require={
         "test": [

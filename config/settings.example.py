@@ -44,6 +44,17 @@ INBOX_RETENTION_DAYS = 90
 # webhooks, unless the regenerate request sets grace_seconds itself. 0: it stops at once.
 CREDENTIAL_ROTATION_GRACE_SECONDS = 0
 
+# --- Rate limits ----------------------------------------------------------------------------
+# "N per second|minute|hour|day" (several joined by ";"). Over a limit: 429 with Retry-After.
+RATE_LIMIT_ENABLED = True
+WEBHOOK_RATE_LIMIT_PER_INTEGRATION = "1200 per minute"
+WEBHOOK_RATE_LIMIT_PER_ADDRESS = "1200 per minute"
+API_RATE_LIMIT_PER_KEY = "600 per minute"
+API_RATE_LIMIT_PER_ADDRESS = "1200 per minute"
+# memory:// counts per gunicorn worker; with several workers or hosts use Redis so the
+# limit holds across them: "redis://127.0.0.1:6379/0".
+RATE_LIMIT_STORAGE_URI = "memory://"
+
 # --- API documentation ----------------------------------------------------------------------
 # The OpenAPI document is served at /api/v1/openapi.json and Swagger UI at /docs.
 API_TITLE = "flux-recon"

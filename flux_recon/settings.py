@@ -33,6 +33,17 @@ class DefaultConfig:
     # unless the request says otherwise. 0: the old secret stops at once.
     CREDENTIAL_ROTATION_GRACE_SECONDS = 0
 
+    # Rate limits ("N per second|minute|hour|day", several joined by ";"). A provider that
+    # is limited gets 429 with Retry-After and retries later.
+    RATE_LIMIT_ENABLED = True
+    WEBHOOK_RATE_LIMIT_PER_INTEGRATION = "1200 per minute"
+    WEBHOOK_RATE_LIMIT_PER_ADDRESS = "1200 per minute"
+    API_RATE_LIMIT_PER_KEY = "600 per minute"
+    API_RATE_LIMIT_PER_ADDRESS = "1200 per minute"
+    # Where the counters live: memory:// (each worker counts alone) or redis://host:6379/0
+    # (shared by every worker and host).
+    RATE_LIMIT_STORAGE_URI = "memory://"
+
     API_TITLE = "flux-recon"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"

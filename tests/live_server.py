@@ -105,11 +105,13 @@ def wait_until_healthy(server: Server) -> None:
 
 
 @contextmanager
-def live_server(database_url: str, tmp_path: Path, workers: int = 2):
-    """Start gunicorn on ``database_url``; yields a ``Server`` and always stops it."""
+def live_server(database_url: str, tmp_path: Path, workers: int = 2, settings: dict | None = None):
+    """Start gunicorn on ``database_url``; yields a ``Server`` and always stops it.
+    ``settings`` become FLUX_RECON_* environment variables of the server (and its CLI)."""
     # Migrates the SQLite file, or empties the already-migrated PostgreSQL schema.
     close_app(make_app(database_url))
     env = service_env(database_url, Fernet.generate_key().decode())
+    env.update({f"FLUX_RECON_{name}": str(value) for name, value in (settings or {}).items()})
     port = free_port()
     log_path = tmp_path / "gunicorn.log"
     command = [

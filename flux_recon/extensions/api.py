@@ -15,12 +15,21 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter
 
 from ..exact_json import JSONInputError, loads_exact
+from . import idempotency
 from .auth import SECURITY_SCHEMES, require_admin, require_tenant
 from .database import UNAVAILABLE_ERRORS
 from .secret_box import SecretKeyError
 
 log = logging.getLogger(__name__)
 
+
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 200},
+    "description": "Retry-safe writes: the same key with the same request returns the first answer again "
+    "(with `Idempotent-Replayed: true`) for 24 hours; the same key with a different request is refused (422).",
+}
 
 MAX_ID = 2**53  # beyond any id we hand out; also safe for JavaScript clients
 
@@ -55,6 +64,7 @@ class Api(flask_smorest.Api):
         super().init_app(app, spec_kwargs=spec_kwargs)
         for name, scheme in SECURITY_SCHEMES.items():
             self.spec.components.security_scheme(name, scheme)
+        self.spec.components.parameter("IdempotencyKey", "header", IDEMPOTENCY_PARAMETER)
         app.before_request(refuse_nul_in_url)
         for error_class in UNAVAILABLE_ERRORS:
             app.register_error_handler(error_class, self.handle_database_unavailable)
@@ -128,6 +138,9 @@ class Blueprint(flask_smorest.Blueprint):
         self.auth = auth
         if auth == "tenant":
             self.before_request(require_tenant)
+            # After authentication: keys are remembered per tenant.
+            self.before_request(idempotency.before_write)
+            self.after_request(idempotency.after_write)
         elif auth == "admin":
             self.before_request(require_admin)
 
@@ -144,6 +157,8 @@ class Blueprint(flask_smorest.Blueprint):
             if self.auth:
                 scheme = "bearerAuth" if self.auth == "tenant" else "adminToken"
                 func = self.doc(security=[{scheme: []}])(func)
+            if self.auth == "tenant" and func.__name__ in ("post", "put", "patch", "delete"):
+                func = self.doc(parameters=["IdempotencyKey"])(func)
             return func
 
         return decorator

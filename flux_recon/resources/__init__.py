@@ -18,8 +18,11 @@ MODULES = (
 )
 
 
-def register_blueprints(api) -> None:
+def register_blueprints(api) -> list:
     """Each routes module's ``blp`` under ``/api/v1/<name>`` (or its own ``URL_PREFIX``)."""
+    blueprints = []
     for name in MODULES:
         module = import_module(f"{__name__}.{name}.routes")
         api.register_blueprint(module.blp, url_prefix=getattr(module, "URL_PREFIX", f"/api/v1/{name}"))
+        blueprints.append(module.blp)
+    return blueprints

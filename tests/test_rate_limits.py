@@ -1,0 +1,129 @@
+"""Rate limits: 429 with Retry-After, per integration, per address and per API key; shared
+across gunicorn workers through a real Redis."""
+
+import json
+import secrets
+import subprocess
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from flux_recon.accounts import create_tenant
+from flux_recon.models import db
+from tests.conftest import close_app, core_payload, core_signature, make_app
+from tests.live_server import BIN_DIR, CLI_TIMEOUT, REPO_ROOT, live_server, request
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def limited_app(database_url):
+    app = make_app(
+        database_url,
+        WEBHOOK_RATE_LIMIT_PER_INTEGRATION="3 per minute",
+        WEBHOOK_RATE_LIMIT_PER_ADDRESS="5 per minute",
+        API_RATE_LIMIT_PER_KEY="4 per minute",
+        API_RATE_LIMIT_PER_ADDRESS="100 per minute",
+    )
+    yield app
+    close_app(app)
+
+
+def headers_for(app):
+    with app.app_context():
+        _, key = create_tenant("Limited")
+    db.close()
+    return {"Authorization": f"Bearer {key}"}
+
+
+def assert_limited(response):
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert response.json["code"] == 429 and response.json["message"]
+
+
+def test_webhooks_are_limited_per_integration(limited_app):
+    client = limited_app.test_client()
+    answers = [client.post("/webhooks/core/token-a", json={}).status_code for _ in range(4)]
+    assert answers == [404, 404, 404, 429]
+    # Another integration's URL has its own budget...
+    assert client.post("/webhooks/core/token-b", json={}).status_code == 404
+    assert_limited(client.post("/webhooks/core/token-a", json={}))
+
+
+def test_webhooks_are_limited_per_source_address(limited_app):
+    client = limited_app.test_client()
+    statuses = [client.post(f"/webhooks/core/token-{n}", json={}).status_code for n in range(6)]
+    assert statuses == [404] * 5 + [429]
+    other_address = client.post("/webhooks/core/token-x", json={}, environ_base={"REMOTE_ADDR": "127.0.0.8"})
+    assert other_address.status_code == 404
+
+
+def test_the_api_is_limited_per_key(limited_app):
+    client = limited_app.test_client()
+    mine, theirs = headers_for(limited_app), headers_for(limited_app)
+    assert [client.get("/api/v1/orders", headers=mine).status_code for _ in range(4)] == [200] * 4
+    assert_limited(client.get("/api/v1/orders", headers=mine))
+    assert client.get("/api/v1/orders", headers=theirs).status_code == 200
+
+
+def test_limits_can_be_switched_off(database_url):
+    app = make_app(database_url, RATE_LIMIT_ENABLED=False, WEBHOOK_RATE_LIMIT_PER_INTEGRATION="1 per minute")
+    try:
+        client = app.test_client()
+        assert [client.post("/webhooks/core/t", json={}).status_code for _ in range(3)] == [404] * 3
+    finally:
+        close_app(app)
+
+
+def _redis_up() -> bool:
+    try:
+        import redis
+
+        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception:
+        return False
+
+
+@pytest.mark.skipif(not _redis_up(), reason="needs Redis on 127.0.0.1:6379")
+def test_the_limit_holds_across_two_gunicorn_workers_with_redis(database_url, tmp_path):
+    settings = {
+        "RATE_LIMIT_STORAGE_URI": REDIS_URL,
+        "WEBHOOK_RATE_LIMIT_PER_INTEGRATION": "5 per minute",
+        # A prefix of its own, so earlier runs' counters in Redis cannot interfere.
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+    }
+    with live_server(database_url, tmp_path, workers=2, settings=settings) as server:
+        env = server.env
+        created = subprocess.run(
+            [str(BIN_DIR / "flux-recon"), "tenants", "create", "--name", "Redis", "--json"],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT,
+            check=True,
+        )
+        tenant = json.loads(created.stdout.strip().splitlines()[-1])
+        auth = {"Authorization": f"Bearer {tenant['api_key']}", "Content-Type": "application/json"}
+        integration = request(server.port, "POST", "/api/v1/integrations", b'{"provider": "core"}', auth).json
+        request(
+            server.port, "POST", f"/api/v1/integrations/{integration['id']}/allowlist", b'{"cidr": "127.0.0.0/8"}', auth
+        )
+        path = "/" + integration["webhook_url"].split("/", 3)[3]
+        secret = integration["credentials"][0]["secret"]
+
+        def send(n):
+            body = json.dumps(core_payload(tenant["tenant_id"], transactionRef=f"T{n}-{secrets.token_hex(2)}"))
+            headers = {"Content-Type": "application/json", "Signature": core_signature(body.encode(), secret)}
+            return request(server.port, "POST", path, body.encode(), headers).status
+
+        # Four at a time: a sync worker serves one request at once, so both workers take part.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            statuses = list(pool.map(send, range(12)))
+        assert statuses.count(200) == 5, statuses
+        assert statuses.count(429) == 7, statuses
+    # Two workers served concurrently; had each counted alone, up to ten would have passed.
+    workers = {line.rsplit("pid:", 1)[1].strip() for line in server.log().splitlines() if "Booting worker" in line}
+    assert len(workers) == 2
