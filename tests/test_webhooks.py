@@ -6,6 +6,7 @@ import pytest
 
 from flux_recon import hookimpl
 from flux_recon.models import Payment, WebhookEvent, db
+from flux_recon.webhooks.client_ip import parse_networks
 from tests.conftest import close_app, core_payload, core_signature, make_app
 
 
@@ -306,3 +307,20 @@ def test_a_duplicate_that_differs_is_noted_in_the_inbox(app, tenant, create_orde
     assert "differs" in inbox(app)[-1].reason
     post_core(core_payload(tenant["tenant_id"]))
     assert inbox(app)[-1].reason is None
+
+
+def test_a_trusted_proxy_forwards_the_client_address(app, tenant, create_order, post_core):
+    app.extensions["webhook_handler"].trusted_proxies = parse_networks(["127.0.0.1/32"])
+    create_order()
+    # Behind our proxy: the right-most untrusted address is the client, and it is allowed.
+    forwarded = post_core(core_payload(tenant["tenant_id"]), headers={"X-Forwarded-For": "203.0.113.7, 127.0.0.1"})
+    assert forwarded.status_code == 403  # 203.0.113.7 is not on the allow-list
+    assert inbox(app)[-1].source_ip == "203.0.113.7"
+    # A peer that is not a trusted proxy cannot claim an allowed address.
+    spoofed = post_core(
+        core_payload(tenant["tenant_id"]),
+        environ={"REMOTE_ADDR": "127.0.0.9"},
+        headers={"X-Forwarded-For": "127.0.0.1"},
+    )
+    assert spoofed.status_code == 403
+    assert inbox(app)[-1].source_ip == "127.0.0.9"
