@@ -55,6 +55,13 @@ API_RATE_LIMIT_PER_ADDRESS = "1200 per minute"
 # limit holds across them: "redis://127.0.0.1:6379/0".
 RATE_LIMIT_STORAGE_URI = "memory://"
 
+# --- Outbound webhooks ---------------------------------------------------------------------
+# Deliveries to private, loopback, link-local or cloud-metadata addresses are refused unless
+# this is True (an on-premise receiver); plain http is allowed only for those destinations.
+ALLOW_PRIVATE_DESTINATIONS = False
+# A subscription whose deliveries keep failing this many hours is disabled (reason shown).
+SUBSCRIPTION_DISABLE_AFTER_HOURS = 72
+
 # --- API documentation ----------------------------------------------------------------------
 # The OpenAPI document is served at /api/v1/openapi.json and Swagger UI at /docs.
 API_TITLE = "flux-recon"

@@ -97,6 +97,49 @@ def inbox_purge(older_than_days):
     click.echo(f"purged the bodies of {purge_bodies(days)} webhook events older than {days} days")
 
 
+@cli.command("worker")
+@click.option(
+    "--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Deliveries in flight at once."
+)
+@click.option("--batch-size", type=click.IntRange(1, 1000), default=100, show_default=True)
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(0.05, 60),
+    default=1.0,
+    show_default=True,
+    help="Seconds to wait when nothing is due.",
+)
+@click.option("--until-idle", is_flag=True, help="Exit once nothing is due (for cron or a one-off drain).")
+@with_appcontext
+def worker_command(concurrency, batch_size, poll_interval, until_idle):
+    """Deliver outbound event webhooks until stopped (SIGTERM or Ctrl-C)."""
+    import datetime as dt
+    import logging
+    import signal
+    import threading
+
+    from .events.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = current_app.config
+    worker = Worker(
+        current_app.extensions["secret_box"],
+        allow_private=config["ALLOW_PRIVATE_DESTINATIONS"],
+        disable_after=dt.timedelta(hours=config["SUBSCRIPTION_DISABLE_AFTER_HOURS"]),
+        batch_size=batch_size,
+        concurrency=concurrency,
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo(f"worker started: backlog {worker.backlog()}")
+    try:
+        worker.run(stop, poll_interval, until_idle=until_idle)
+    finally:
+        worker.close()
+    click.echo(f"worker stopped: backlog {worker.backlog()}")
+
+
 @cli.group()
 def secrets():
     """Encryption keys for stored secrets."""

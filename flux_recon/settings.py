@@ -44,6 +44,12 @@ class DefaultConfig:
     # (shared by every worker and host).
     RATE_LIMIT_STORAGE_URI = "memory://"
 
+    # Outbound webhooks to private, loopback or link-local addresses (an on-premise receiver,
+    # tests) are refused unless this is set: no server-side request forgery.
+    ALLOW_PRIVATE_DESTINATIONS = False
+    # A subscription whose deliveries keep failing this long is disabled, with the reason.
+    SUBSCRIPTION_DISABLE_AFTER_HOURS = 72
+
     API_TITLE = "flux-recon"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"

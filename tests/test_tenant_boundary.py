@@ -26,8 +26,21 @@ def body_for(rule: str, intruder_order_id: int):
 def test_every_endpoint_with_an_id_is_404_to_another_tenant(
     app, client, tenant, other_tenant, core_integration, create_order, post_core
 ):
+    app.config["ALLOW_PRIVATE_DESTINATIONS"] = True
+    subscription = client.post(
+        "/api/v1/subscriptions",
+        json={
+            "label": "s",
+            "url": "http://127.0.0.1:9/hook",
+            "events": ["payment.received"],
+            "authentication": {"type": "none"},
+            "signature": {"type": "none"},
+        },
+        headers=tenant["headers"],
+    ).json
     order = create_order()
     payment_id = post_core(core_payload(tenant["tenant_id"])).json["payment_id"]
+    delivery = client.get(f"/api/v1/subscriptions/{subscription['id']}/deliveries", headers=tenant["headers"]).json[0]
     scoped = client.post(
         f"/api/v1/integrations/{core_integration['id']}/credentials", json={"label": "x"}, headers=tenant["headers"]
     ).json
@@ -41,6 +54,8 @@ def test_every_endpoint_with_an_id_is_404_to_another_tenant(
         "order_id": order["id"],
         "payment_id": payment_id,
         "event_id": event["id"],
+        "subscription_id": subscription["id"],
+        "delivery_id": delivery["id"],
         "name": "client_secret",
     }
 
@@ -55,7 +70,7 @@ def test_every_endpoint_with_an_id_is_404_to_another_tenant(
             assert response.status_code == 404, (method, path, response.status_code, response.json)
             checked.append((method, rule.rule))
 
-    assert len(checked) >= 18, checked  # the walk really covered the API
+    assert len(checked) >= 24, checked  # the walk really covered the API
     # And nothing was changed through any of them.
     assert client.get(f"/api/v1/orders/{order['id']}", headers=tenant["headers"]).json["status"] == "paid"
     mine = client.get(f"/api/v1/integrations/{core_integration['id']}", headers=tenant["headers"])

@@ -5,6 +5,7 @@ from .base import BaseModel, db, utcnow
 from .idempotency import IdempotencyRecord
 from .integration import AllowedNetwork, Credential, Integration
 from .order import ORDER_STATUSES, SalesOrder, reference_key
+from .outbound import DELIVERY_STATUSES, Delivery, DeliveryAttempt, OutboundEvent, Subscription
 from .payment import PAYMENT_STATUSES, RECONCILIATION_STATES, Allocation, Payment
 from .tenant import ApiKey, Tenant
 from .webhook_event import VERDICTS, WebhookEvent
@@ -22,10 +23,19 @@ ALL_MODELS = [
     WebhookEvent,
     AuditEntry,
     IdempotencyRecord,
+    Subscription,
+    OutboundEvent,
+    Delivery,
+    DeliveryAttempt,
 ]
 
 __all__ = [
     "ALL_MODELS",
+    "DELIVERY_STATUSES",
+    "Delivery",
+    "DeliveryAttempt",
+    "OutboundEvent",
+    "Subscription",
     "AllowedNetwork",
     "Allocation",
     "ApiKey",

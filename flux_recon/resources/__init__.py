@@ -15,6 +15,7 @@ MODULES = (
     "reports",
     "audit",
     "settings",
+    "subscriptions",
 )
 
 

@@ -9,11 +9,10 @@ from flask import current_app, request
 from flask_smorest import abort
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..events.outbox import publishing
 from ..models import Integration, WebhookEvent
-from ..models.transactions import write_transaction
 from ..providers import AuthFailure, Ignored, MalformedBody, PayloadError, PaymentNotice, WebhookRequest
 from ..reconciliation import InvalidNotice
-from ..reconciliation.events import announce
 from . import inbox
 from .client_ip import client_ip
 from .context import auth_context, find_integration
@@ -141,7 +140,9 @@ class WebhookHandler:
                     {"tenantId": ["does not match the integration's tenant"]},
                 )
         try:
-            with write_transaction():
+            # The payment, its reconciliation, the inbox record and the outbound events
+            # commit together; plugins hear of the events only after that.
+            with publishing(self.plugin_manager) as events:
                 outcomes = [
                     self.engine.record(
                         tenant_id=tenant_id, provider=integration.provider, notice=notice, integration_id=integration.id
@@ -151,9 +152,9 @@ class WebhookHandler:
                 status = "accepted" if any(o.status == "accepted" for o in outcomes) else "duplicate"
                 notes = "; ".join(o.note for o in outcomes if o.note) or None
                 self._record(arrival, status, 200, notes, payment_id=outcomes[0].payment.id)
+                events += [event for outcome in outcomes for event in outcome.events]
         except InvalidNotice as exc:
             raise Rejection(422, "invalid_payload", exc.message, {exc.field: [exc.message]}) from None
-        announce(self.plugin_manager, [event for outcome in outcomes for event in outcome.events])
         payments = [
             {"payment_id": o.payment.id, "status": o.status, "reconciliation": o.reconciliation} for o in outcomes
         ]

@@ -1,16 +1,18 @@
 """/api/v1/orders: the merchant's sales orders and how far each is paid."""
 
 import peewee
-from flask import g
+from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import abort
 
+from ...events.outbox import publishing
 from ...extensions.api import Blueprint
 from ...extensions.pager import PeeweePage
 from ...models import SalesOrder, reference_key, utcnow
 from ...models.transactions import locked, write_transaction
 from ...money import to_minor
 from ...reconciliation.audit import record_audit
+from ...reconciliation.events import order_event
 from .schemas import OrderCreateSchema, OrderQueryArgsSchema, OrderSchema
 
 blp = Blueprint("orders", __name__, description="Sales orders: what you expect to be paid.")
@@ -115,14 +117,16 @@ class OrderCancel(MethodView):
         review, never applied. An order that has payments allocated cannot be cancelled
         (unmatch them first).
         """
-        with write_transaction():
+        with publishing(current_app.extensions["plugin_manager"]) as events:
             order = get_order(order_id, lock=True)
             if order.status == "cancelled":
                 return order
             if order.amount_paid_minor:
                 abort(409, message="this order has payments allocated; unmatch them before cancelling")
+            previous = order.status
             order.status = "cancelled"
             order.cancelled_at = order.updated_at = utcnow()
             order.save()
             record_audit(g.tenant.id, g.actor, "order.cancelled", "order", order.id)
+            events += order_event(order, previous)
         return order

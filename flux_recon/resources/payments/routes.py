@@ -7,13 +7,12 @@ from flask.views import MethodView
 from flask_smorest import abort
 from peewee import SQL, NodeList, Value, fn, prefetch
 
+from ...events.outbox import publishing
 from ...extensions.api import Blueprint
 from ...extensions.pager import MAX_OFFSET, PeeweePage
 from ...models import Allocation, Payment
-from ...models.transactions import write_transaction
 from ...money import MoneyError, parse_amount
 from ...reconciliation import manual
-from ...reconciliation.events import announce
 from ...reconciliation.manual import ManualChangeRefused
 from ..orders.routes import get_order
 from .schemas import MatchSchema, PaymentQueryArgsSchema, PaymentSchema, UnmatchSchema
@@ -90,11 +89,10 @@ def _change_by_hand(payment_id: int, change) -> Payment:
     resulting events to plugins after the commit."""
     get_payment(payment_id)
     try:
-        with write_transaction():
-            events = change()
+        with publishing(current_app.extensions["plugin_manager"]) as events:
+            events += change()
     except ManualChangeRefused as refused:
         abort(409, message=str(refused))
-    announce(current_app.extensions["plugin_manager"], events)
     return get_payment(payment_id)
 
 

@@ -1,0 +1,1 @@
+"""Outbound event webhooks: the event catalog, the outbox, signing, the SSRF guard, delivery."""

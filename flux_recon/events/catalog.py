@@ -1,0 +1,70 @@
+"""The event types a subscription can ask for, each with a description and an example body."""
+
+from __future__ import annotations
+
+_PAYMENT_EXAMPLE = {
+    "id": 42,
+    "provider": "core",
+    "external_id": "FLX-TRX-0001",
+    "kind": "payment",
+    "status": "succeeded",
+    "method": "bank_transfer",
+    "amount": "15000.00",
+    "currency": "NGN",
+    "allocated": "15000.00",
+    "refunded": "0.00",
+    "reconciliation": "matched",
+    "reconciliation_reason": "matched to order INV-1001 by reference",
+    "references": ["INV-1001"],
+    "occurred_at": "2026-11-22T09:15:03+00:00",
+    "allocations": [{"id": 7, "order_id": 12, "amount": "15000.00", "currency": "NGN", "matched_by": "reference"}],
+}
+_ORDER_EXAMPLE = {
+    "id": 12,
+    "reference": "INV-1001",
+    "amount": "15000.00",
+    "currency": "NGN",
+    "amount_paid": "15000.00",
+    "outstanding": "0.00",
+    "overpaid": "0.00",
+    "status": "paid",
+}
+
+EVENT_TYPES: dict[str, dict] = {
+    "payment.received": {
+        "description": "A payment (or a change of its status) was recorded.",
+        "example": _PAYMENT_EXAMPLE,
+    },
+    "payment.matched": {
+        "description": "A payment was allocated to an order, by a strategy or by hand.",
+        "example": _PAYMENT_EXAMPLE,
+    },
+    "payment.unmatched": {
+        "description": "A payment matches no order, several orders, or was unmatched by hand.",
+        "example": {**_PAYMENT_EXAMPLE, "reconciliation": "unmatched", "allocations": []},
+    },
+    "payment.reversed": {
+        "description": "The provider reversed a payment; its allocations were released.",
+        "example": {**_PAYMENT_EXAMPLE, "status": "reversed", "allocated": "0.00"},
+    },
+    "payment.refunded": {
+        "description": "A payment was refunded, in full or in part.",
+        "example": {**_PAYMENT_EXAMPLE, "refunded": "5000.00", "allocated": "10000.00"},
+    },
+    "order.partially_paid": {
+        "description": "An order received part of its amount.",
+        "example": {**_ORDER_EXAMPLE, "status": "partially_paid", "amount_paid": "5000.00", "outstanding": "10000.00"},
+    },
+    "order.paid": {"description": "An order is paid in full (within tolerance).", "example": _ORDER_EXAMPLE},
+    "order.overpaid": {
+        "description": "An order received more than its amount.",
+        "example": {**_ORDER_EXAMPLE, "status": "overpaid", "amount_paid": "16000.00", "overpaid": "1000.00"},
+    },
+    "order.cancelled": {
+        "description": "An order was cancelled.",
+        "example": {**_ORDER_EXAMPLE, "status": "cancelled", "amount_paid": "0.00"},
+    },
+}
+
+# Sent only by POST /subscriptions/{id}/test; never subscribed to.
+PING = "ping"

@@ -1,0 +1,70 @@
+"""The outbox: events written in the same transaction as the change that caused them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ..models import Delivery, OutboundEvent, Payment, SalesOrder, Subscription, utcnow
+from ..models.transactions import write_transaction
+from ..reconciliation.events import announce
+from .sender import Sender
+
+
+def event_document(event_type: str, body: dict, *, event_id: str | None = None, at: dt.datetime | None = None) -> dict:
+    """The JSON every subscriber receives (DESIGN §7)."""
+    return {
+        "type": "event",
+        "event_triggered": (at or utcnow()).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        "event_type": event_type,
+        "event_body": body,
+        "event_id": event_id or secrets.token_hex(32),
+    }
+
+
+def _event_body(event: dict) -> dict:
+    """The payment or order as the REST API shows it, read inside the same transaction."""
+    from ..resources.orders.schemas import OrderSchema
+    from ..resources.payments.schemas import PaymentSchema
+
+    payload = event["payload"]
+    if event["event_type"].startswith("order."):
+        return OrderSchema().dump(SalesOrder.get_by_id(payload["order_id"]))
+    return PaymentSchema().dump(Payment.get_by_id(payload["payment_id"]))
+
+
+def enqueue(events: list[dict]) -> int:
+    """Write each event that an enabled subscription wants, with one delivery per
+    subscription. Call inside the transaction of the change. Returns deliveries created."""
+    if not events:
+        return 0
+    tenant_ids = {event["tenant_id"] for event in events}
+    subscriptions = list(Subscription.select().where(Subscription.tenant.in_(tenant_ids) & Subscription.enabled))
+    created = 0
+    for event in events:
+        wanted = [s for s in subscriptions if s.tenant_id == event["tenant_id"] and event["event_type"] in s.events]
+        if not wanted:
+            continue
+        document = event_document(event["event_type"], _event_body(event))
+        row = OutboundEvent.create(
+            tenant=event["tenant_id"],
+            event_id=document["event_id"],
+            event_type=event["event_type"],
+            body=Sender.encode(document).decode(),
+        )
+        Delivery.insert_many([{"event": row.id, "subscription": s.id} for s in wanted]).execute()
+        created += len(wanted)
+    return created
+
+
+@contextmanager
+def publishing(plugin_manager) -> Iterator[list[dict]]:
+    """A write transaction whose domain events (append them to the yielded list) reach the
+    outbox in that same transaction, and plugins only after it commits."""
+    events: list[dict] = []
+    with write_transaction():
+        yield events
+        enqueue(events)
+    announce(plugin_manager, events)

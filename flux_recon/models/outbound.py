@@ -1,0 +1,71 @@
+"""Outbound event webhooks: subscriptions, the outbox of events, deliveries and their attempts."""
+
+from __future__ import annotations
+
+import peewee
+
+from .base import BaseModel, JSONField, UTCDateTimeField, utcnow
+from .tenant import Tenant
+
+DELIVERY_STATUSES = ("pending", "delivering", "succeeded", "failed")
+
+
+class Subscription(BaseModel):
+    tenant = peewee.ForeignKeyField(Tenant, backref="subscriptions", on_delete="CASCADE")
+    label = peewee.CharField(max_length=200)
+    url = peewee.CharField(max_length=2000)
+    events = JSONField(default=list)
+    auth_type = peewee.CharField(max_length=10, default="none")
+    basic_username = peewee.CharField(max_length=200, null=True)
+    basic_password_encrypted = peewee.TextField(null=True)
+    # "whsec_..." Standard Webhooks key, encrypted; None = deliveries are not signed.
+    signing_key_encrypted = peewee.TextField(null=True)
+    enabled = peewee.BooleanField(default=True)
+    disabled_reason = peewee.TextField(null=True)
+    # Since when deliveries have kept failing (None while they succeed).
+    failing_since = UTCDateTimeField(null=True)
+    created_at = UTCDateTimeField(default=utcnow)
+    updated_at = UTCDateTimeField(default=utcnow)
+
+
+class OutboundEvent(BaseModel):
+    tenant = peewee.ForeignKeyField(Tenant, backref="outbound_events", on_delete="CASCADE")
+    event_id = peewee.CharField(max_length=64, unique=True)
+    event_type = peewee.CharField(max_length=40)
+    # The exact JSON document every subscriber receives.
+    body = peewee.TextField()
+    created_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "outbound_event"
+
+
+class Delivery(BaseModel):
+    event = peewee.ForeignKeyField(OutboundEvent, backref="deliveries", on_delete="CASCADE")
+    subscription = peewee.ForeignKeyField(Subscription, backref="deliveries", on_delete="CASCADE")
+    status = peewee.CharField(max_length=12, default="pending")
+    attempts = peewee.IntegerField(default=0)
+    next_attempt_at = UTCDateTimeField(default=utcnow)
+    # A worker's claim: until then no other worker takes it; after, it is retried.
+    lease_until = UTCDateTimeField(null=True)
+    last_status_code = peewee.IntegerField(null=True)
+    last_error = peewee.TextField(null=True)
+    last_latency_ms = peewee.IntegerField(null=True)
+    response_snippet = peewee.TextField(null=True)
+    created_at = UTCDateTimeField(default=utcnow)
+    delivered_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("status", "next_attempt_at"), False),)
+
+
+class DeliveryAttempt(BaseModel):
+    delivery = peewee.ForeignKeyField(Delivery, backref="attempt_log", on_delete="CASCADE")
+    attempted_at = UTCDateTimeField(default=utcnow)
+    status_code = peewee.IntegerField(null=True)
+    error = peewee.TextField(null=True)
+    latency_ms = peewee.IntegerField(null=True)
+    response_snippet = peewee.TextField(null=True)
+
+    class Meta:
+        table_name = "delivery_attempt"

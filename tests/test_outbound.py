@@ -1,0 +1,376 @@
+"""Outbound event webhooks: subscriptions, the outbox, signed deliveries to a real receiver,
+the retry schedule (on a controllable clock), 410/429, auto-disable, leases and SSRF."""
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import random
+
+import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from flux_recon.events.schedule import MAX_ATTEMPTS, RETRY_DELAYS
+from flux_recon.events.worker import Worker
+from flux_recon.models import Delivery, DeliveryAttempt, OutboundEvent, db
+from tests.conftest import core_payload
+from tests.receiver import start_receiver
+
+
+class Clock:
+    """Time that moves only when the test says so. It starts a minute ahead of the real
+    clock, so everything the test has just enqueued is already due."""
+
+    def __init__(self):
+        self.now = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, delta):
+        self.now += delta
+
+
+@pytest.fixture
+def receiver():
+    running = start_receiver()
+    yield running
+    running.server.shutdown()
+    running.server.server_close()
+
+
+@pytest.fixture
+def outbound(app):
+    app.config["ALLOW_PRIVATE_DESTINATIONS"] = True
+    return app
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def worker(outbound, clock):
+    with outbound.app_context():
+        running = Worker(
+            outbound.extensions["secret_box"],
+            allow_private=True,
+            disable_after=dt.timedelta(hours=72),
+            clock=clock,
+            rng=random.Random(7),
+            concurrency=4,
+        )
+        yield running
+        running.close()
+    db.close()
+
+
+def subscribe(client, tenant, url, events=("payment.received", "payment.matched", "order.paid"), **fields):
+    body = {
+        "label": "shop",
+        "url": url,
+        "events": list(events),
+        "authentication": {"type": "none"},
+        "signature": {"type": "signing_key"},
+        **fields,
+    }
+    response = client.post("/api/v1/subscriptions", json=body, headers=tenant["headers"])
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def deliveries(subscription_id):
+    return list(Delivery.select().where(Delivery.subscription == subscription_id).order_by(Delivery.id))
+
+
+def test_deliveries_are_signed_and_verify_with_standard_webhooks(
+    outbound, client, tenant, receiver, worker, create_order, post_core
+):
+    subscription = subscribe(
+        client, tenant, receiver.url, authentication={"type": "basic", "username": "flux", "password": "pw-123"}
+    )
+    key = subscription["signing_key"]
+    assert key.startswith("whsec_")
+    create_order()
+    payment_id = post_core(core_payload(tenant["tenant_id"])).json["payment_id"]
+
+    assert worker.run_once() == {"succeeded": 3, "pending": 0, "failed": 0}
+    assert len(receiver.requests) == 3
+    payment_view = client.get(f"/api/v1/payments/{payment_id}", headers=tenant["headers"]).json
+    types = []
+    for request in receiver.requests:
+        document = json.loads(request.body)
+        types.append(document["event_type"])
+        assert set(document) == {"type", "event_triggered", "event_type", "event_body", "event_id"}
+        assert document["type"] == "event" and len(document["event_id"]) == 64
+        dt.datetime.strptime(document["event_triggered"], "%Y-%m-%d %H:%M:%S")
+        headers = request.headers
+        assert headers["content-type"] == "application/json"
+        assert headers["authorization"] == "Basic " + base64.b64encode(b"flux:pw-123").decode()
+        # Standard Webhooks: the reference library verifies id, timestamp and signature.
+        Webhook(key).verify(request.body, headers)
+        raw_key = base64.b64decode(key.removeprefix("whsec_"))
+        assert headers["x-signature"] == hmac.new(raw_key, request.body, hashlib.sha256).hexdigest()
+        assert headers["webhook-id"] == document["event_id"]
+        if document["event_type"].startswith("payment."):
+            assert document["event_body"]["id"] == payment_id
+            assert document["event_body"]["amount"] == payment_view["amount"]
+    assert sorted(types) == ["order.paid", "payment.matched", "payment.received"]
+
+    tampered = receiver.requests[0].body.replace(b"15000.00", b"95000.00")
+    with pytest.raises(WebhookVerificationError):
+        Webhook(key).verify(tampered, receiver.requests[0].headers)
+
+
+def test_only_subscribed_events_are_enqueued_and_only_with_their_change(
+    outbound, app, client, tenant, receiver, create_order, post_core, monkeypatch
+):
+    subscribe(client, tenant, receiver.url, events=["order.paid"])
+    create_order()
+
+    def fail(*args, **kwargs):
+        import peewee
+
+        raise peewee.OperationalError("lost the database")
+
+    monkeypatch.setattr("flux_recon.reconciliation.engine.record_audit", fail)
+    assert post_core(core_payload(tenant["tenant_id"])).status_code == 503
+    with app.app_context():
+        assert OutboundEvent.select().count() == 0  # no event without its change
+    db.close()
+    monkeypatch.undo()
+    assert post_core(core_payload(tenant["tenant_id"])).status_code == 200
+    with app.app_context():
+        assert [e.event_type for e in OutboundEvent.select()] == ["order.paid"]
+        assert Delivery.select().count() == 1
+    db.close()
+
+
+def test_retries_follow_the_schedule_then_fail(outbound, client, tenant, receiver, worker, clock, post_core):
+    subscription = subscribe(client, tenant, receiver.url, events=["payment.received"])
+    post_core(core_payload(tenant["tenant_id"]))
+    receiver.answer(500, times=MAX_ATTEMPTS)
+    started = clock.now
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        assert sum(worker.run_once().values()) == 1
+        (delivery,) = deliveries(subscription["id"])
+        assert delivery.attempts == attempt
+        if attempt == MAX_ATTEMPTS:
+            assert delivery.status == "failed"
+            break
+        expected = RETRY_DELAYS[attempt - 1]
+        wait = delivery.next_attempt_at - clock.now
+        assert 0.9 * expected <= wait <= 1.1 * expected, (attempt, wait)
+        # Nothing is due before its time.
+        assert worker.run_once() == {"succeeded": 0, "pending": 0, "failed": 0}
+        clock.advance(wait)
+    assert dt.timedelta(hours=18) < clock.now - started < dt.timedelta(hours=27)  # about a day
+    assert DeliveryAttempt.select().count() == MAX_ATTEMPTS
+    assert len(receiver.requests) == MAX_ATTEMPTS
+
+
+def test_retry_after_on_429_is_honoured(outbound, client, tenant, receiver, worker, clock, post_core):
+    subscription = subscribe(client, tenant, receiver.url, events=["payment.received"])
+    post_core(core_payload(tenant["tenant_id"]))
+    receiver.answer(429, {"Retry-After": "120"})
+    worker.run_once()
+    (delivery,) = deliveries(subscription["id"])
+    assert delivery.status == "pending" and delivery.last_status_code == 429
+    assert delivery.next_attempt_at - clock.now == dt.timedelta(seconds=120)
+    clock.advance(dt.timedelta(seconds=120))
+    assert worker.run_once()["succeeded"] == 1
+
+
+def test_410_disables_the_subscription(outbound, client, tenant, receiver, worker, post_core):
+    subscription = subscribe(client, tenant, receiver.url, events=["payment.received"])
+    post_core(core_payload(tenant["tenant_id"], transactionRef="T1"))
+    receiver.answer(410)
+    assert worker.run_once()["failed"] == 1
+    shown = client.get(f"/api/v1/subscriptions/{subscription['id']}", headers=tenant["headers"]).json
+    assert shown["enabled"] is False and "410" in shown["disabled_reason"]
+    post_core(core_payload(tenant["tenant_id"], transactionRef="T2"))
+    assert worker.run_once() == {"succeeded": 0, "pending": 0, "failed": 0}
+    reenabled = client.patch(
+        f"/api/v1/subscriptions/{subscription['id']}", json={"enabled": True}, headers=tenant["headers"]
+    ).json
+    assert reenabled["enabled"] is True and reenabled["disabled_reason"] is None
+
+
+def test_a_subscription_failing_for_the_whole_period_is_disabled(
+    outbound, client, tenant, receiver, worker, clock, post_core
+):
+    subscription = subscribe(client, tenant, receiver.url, events=["payment.received"])
+    receiver.answer(500, times=100)
+    for n in range(4):
+        post_core(core_payload(tenant["tenant_id"], transactionRef=f"T{n}"))
+        worker.run_once()
+        clock.advance(dt.timedelta(hours=25))
+    shown = client.get(f"/api/v1/subscriptions/{subscription['id']}", headers=tenant["headers"]).json
+    assert shown["enabled"] is False and "failed since" in shown["disabled_reason"]
+
+
+def test_a_dead_workers_claim_is_taken_over_after_its_lease(
+    outbound, client, tenant, receiver, worker, clock, post_core
+):
+    subscription = subscribe(client, tenant, receiver.url, events=["payment.received"])
+    post_core(core_payload(tenant["tenant_id"]))
+    claimed = worker.claim()  # this worker "dies" before sending
+    assert len(claimed) == 1
+    assert worker.claim() == []  # the lease keeps others off
+    clock.advance(worker.lease + dt.timedelta(seconds=1))
+    assert worker.run_once()["succeeded"] == 1
+    (delivery,) = deliveries(subscription["id"])
+    assert delivery.status == "succeeded" and len(receiver.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/hook",
+        "https://10.0.0.1/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]:8080/hook",
+        "https://[::ffff:127.0.0.1]/x",
+        "http://localhost/hook",
+    ],
+)
+def test_the_ssrf_guard_refuses_private_destinations(app, client, tenant, url):
+    app.config["ALLOW_PRIVATE_DESTINATIONS"] = False
+    body = {
+        "label": "x",
+        "url": url,
+        "events": ["order.paid"],
+        "authentication": {"type": "none"},
+        "signature": {"type": "none"},
+    }
+    response = client.post("/api/v1/subscriptions", json=body, headers=tenant["headers"])
+    assert response.status_code == 422, response.json
+    assert "url" in response.json["errors"]["json"]
+
+
+def test_the_guard_is_checked_again_at_delivery(outbound, app, client, tenant, receiver, clock, post_core):
+    subscribe(client, tenant, receiver.url, events=["payment.received"])
+    post_core(core_payload(tenant["tenant_id"]))
+    with app.app_context():
+        strict = Worker(
+            app.extensions["secret_box"], allow_private=False, disable_after=dt.timedelta(hours=1), clock=clock
+        )
+        assert strict.run_once()["failed"] == 1
+        strict.close()
+        assert "private" in Delivery.get().last_error
+    db.close()
+    assert receiver.requests == []
+
+
+def test_public_destinations_must_be_https(app, client, tenant):
+    body = {
+        "label": "x",
+        "url": "http://8.8.8.8/hook",
+        "events": ["order.paid"],
+        "authentication": {"type": "none"},
+        "signature": {"type": "none"},
+    }
+    response = client.post("/api/v1/subscriptions", json=body, headers=tenant["headers"])
+    assert response.status_code == 422 and "https" in response.json["message"]
+
+
+def test_subscription_fields_secrets_and_edits(outbound, client, tenant, receiver):
+    required = client.post("/api/v1/subscriptions", json={"label": "x"}, headers=tenant["headers"])
+    assert required.status_code == 422
+    assert {"url", "events", "authentication", "signature"} <= set(required.json["errors"]["json"])
+    assert (
+        client.post(
+            "/api/v1/subscriptions",
+            json={
+                "label": "x",
+                "url": receiver.url,
+                "events": ["no.such"],
+                "authentication": {"type": "none"},
+                "signature": {"type": "none"},
+            },
+            headers=tenant["headers"],
+        ).status_code
+        == 422
+    )
+    basic_without_password = client.post(
+        "/api/v1/subscriptions",
+        json={
+            "label": "x",
+            "url": receiver.url,
+            "events": ["order.paid"],
+            "authentication": {"type": "basic", "username": "u"},
+            "signature": {"type": "none"},
+        },
+        headers=tenant["headers"],
+    )
+    assert basic_without_password.status_code == 422
+
+    created = subscribe(
+        client, tenant, receiver.url, authentication={"type": "basic", "username": "u", "password": "secret-pw"}
+    )
+    path = f"/api/v1/subscriptions/{created['id']}"
+    shown = client.get(path, headers=tenant["headers"])
+    text = shown.get_data(as_text=True)
+    assert created["signing_key"] not in text and "secret-pw" not in text and "signing_key" not in shown.json
+    # Editing other fields keeps authentication; resetting it is explicit.
+    edited = client.patch(path, json={"label": "renamed", "events": ["order.paid"]}, headers=tenant["headers"]).json
+    assert (edited["label"], edited["authentication"]["type"]) == ("renamed", "basic")
+    reset = client.patch(path, json={"authentication": {"type": "none"}}, headers=tenant["headers"]).json
+    assert reset["authentication"] == {"type": "none", "username": None}
+    rotated = client.post(f"{path}/signing-key", headers=tenant["headers"]).json
+    assert rotated["signing_key"].startswith("whsec_") and rotated["signing_key"] != created["signing_key"]
+    unsigned = client.patch(path, json={"signature": {"type": "none"}}, headers=tenant["headers"]).json
+    assert unsigned["signature"] == {"type": "none"}
+    assert client.delete(path, headers=tenant["headers"]).status_code == 204
+    assert client.get(path, headers=tenant["headers"]).status_code == 404
+
+
+def test_test_ping_returns_the_receivers_answer(outbound, client, tenant, receiver):
+    created = subscribe(client, tenant, receiver.url)
+    receiver.answer(202, body=b"thanks")
+    result = client.post(f"/api/v1/subscriptions/{created['id']}/test", headers=tenant["headers"]).json
+    assert (result["ok"], result["status_code"], result["response_snippet"]) == (True, 202, "thanks")
+    document = json.loads(receiver.requests[0].body)
+    assert document["event_type"] == "ping"
+    Webhook(created["signing_key"]).verify(receiver.requests[0].body, receiver.requests[0].headers)
+
+
+def test_event_types_list_each_type_with_an_example(client, tenant):
+    listed = client.get("/api/v1/event-types", headers=tenant["headers"]).json
+    assert [t["type"] for t in listed] == [
+        "payment.received",
+        "payment.matched",
+        "payment.unmatched",
+        "payment.reversed",
+        "payment.refunded",
+        "order.partially_paid",
+        "order.paid",
+        "order.overpaid",
+        "order.cancelled",
+    ]
+    assert all(t["description"] and t["example"]["event_type"] == t["type"] for t in listed)
+
+
+def test_deliveries_list_redeliver_and_bulk_redeliver(outbound, client, tenant, receiver, worker, clock, post_core):
+    subscription = subscribe(client, tenant, receiver.url, events=["payment.received"])
+    post_core(core_payload(tenant["tenant_id"]))
+    receiver.answer(500, times=MAX_ATTEMPTS)
+    for _ in range(MAX_ATTEMPTS):
+        worker.run_once()
+        clock.now = max(clock.now, deliveries(subscription["id"])[0].next_attempt_at)
+    listed = client.get(
+        f"/api/v1/subscriptions/{subscription['id']}/deliveries",
+        query_string={"status": "failed"},
+        headers=tenant["headers"],
+    ).json
+    assert len(listed) == 1 and listed[0]["attempts"] == MAX_ATTEMPTS and listed[0]["last_status_code"] == 500
+    again = client.post(f"/api/v1/deliveries/{listed[0]['id']}/redeliver", headers=tenant["headers"]).json
+    assert again["status"] == "pending" and again["attempts"] == 0
+    assert worker.run_once()["succeeded"] == 1
+
+    bulk = client.post(
+        "/api/v1/deliveries/redeliver", json={"since": "2000-01-01T00:00:00Z"}, headers=tenant["headers"]
+    ).json
+    assert bulk == {"redelivered": 0}  # nothing failed any more
