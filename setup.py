@@ -30,6 +30,7 @@ setup(
         "swagger-ui-bundle>=1.1",
         "flask-limiter>=4,<5",
         "redis>=5",
+        "urllib3>=2",
     ],
     extras_require={
         "test": [
@@ -37,6 +38,7 @@ setup(
             "hypothesis>=6.100",
             "openapi-spec-validator>=0.7",
             "openapi-schema-validator>=0.6",
+            "standardwebhooks>=1.1",
             "ruff>=0.6",
         ],
     },
