@@ -110,8 +110,15 @@ def inbox_purge(older_than_days):
     help="Seconds to wait when nothing is due.",
 )
 @click.option("--until-idle", is_flag=True, help="Exit once nothing is due (for cron or a one-off drain).")
+@click.option(
+    "--lease-seconds",
+    type=click.IntRange(1, 3600),
+    default=60,
+    show_default=True,
+    help="How long a claimed batch is this worker's; after that another worker retries it.",
+)
 @with_appcontext
-def worker_command(concurrency, batch_size, poll_interval, until_idle):
+def worker_command(concurrency, batch_size, poll_interval, until_idle, lease_seconds):
     """Deliver outbound event webhooks until stopped (SIGTERM or Ctrl-C)."""
     import datetime as dt
     import logging
@@ -128,6 +135,7 @@ def worker_command(concurrency, batch_size, poll_interval, until_idle):
         disable_after=dt.timedelta(hours=config["SUBSCRIPTION_DISABLE_AFTER_HOURS"]),
         batch_size=batch_size,
         concurrency=concurrency,
+        lease=dt.timedelta(seconds=lease_seconds),
     )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -4,6 +4,7 @@ answers with whatever the test queues (default 200)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +22,10 @@ class Receiver:
     server: ThreadingHTTPServer
     requests: list[Received] = field(default_factory=list)
     answers: deque = field(default_factory=deque)
+    # Seconds to wait before answering (a slow or hanging receiver).
+    delay: float = 0.0
+    # Set as soon as a request has arrived, before any delay.
+    requests_started: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -43,6 +48,9 @@ def start_receiver(host: str = "127.0.0.1") -> Receiver:
             length = int(self.headers.get("Content-Length", 0))
             body = self.rfile.read(length)
             receiver = holder["receiver"]
+            receiver.requests_started = True
+            if receiver.delay:
+                time.sleep(receiver.delay)
             with receiver.lock:
                 receiver.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 status, headers, reply = receiver.answers.popleft() if receiver.answers else (200, {}, b"ok")
