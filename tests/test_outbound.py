@@ -374,3 +374,41 @@ def test_deliveries_list_redeliver_and_bulk_redeliver(outbound, client, tenant, 
         "/api/v1/deliveries/redeliver", json={"since": "2000-01-01T00:00:00Z"}, headers=tenant["headers"]
     ).json
     assert bulk == {"redelivered": 0}  # nothing failed any more
+
+
+def test_a_hanging_receiver_does_not_hold_up_other_subscriptions(outbound, client, tenant, post_core, create_order):
+    import threading
+    import time
+
+    slow, fast = start_receiver(), start_receiver()
+    slow.delay = 4.0
+    try:
+        subscribe(client, tenant, slow.url, events=["payment.received"])
+        subscribe(client, tenant, fast.url, events=["payment.received"])
+        for n in range(6):
+            post_core(core_payload(tenant["tenant_id"], transactionRef=f"T{n}"))
+        with outbound.app_context():
+            worker = Worker(
+                outbound.extensions["secret_box"],
+                allow_private=True,
+                disable_after=dt.timedelta(hours=72),
+                concurrency=4,
+            )
+            stop = threading.Event()
+            runner = threading.Thread(target=worker.run, args=(stop, 0.05), kwargs={"until_idle": True})
+            runner.start()
+            deadline = time.monotonic() + 3.0
+            while len(fast.requests) < 6 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            # Every fast delivery arrived while the slow receiver was still holding its first ones.
+            assert len(fast.requests) == 6
+            assert slow.requests_started and slow.requests == []
+            runner.join(timeout=60)
+            worker.close()
+            assert not runner.is_alive()
+        db.close()
+        assert len(slow.requests) == 6
+    finally:
+        for receiver in (slow, fast):
+            receiver.server.shutdown()
+            receiver.server.server_close()

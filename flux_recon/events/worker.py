@@ -13,7 +13,7 @@ import logging
 import random
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 
 from ..models import Delivery, DeliveryAttempt, OutboundEvent, Subscription, utcnow
@@ -24,6 +24,8 @@ from .sender import Sender, SendResult
 from .signing import basic_authorization, signature_headers
 
 log = logging.getLogger("flux_recon.worker")
+
+LOG_EVERY_SECONDS = 5
 
 
 @dataclass
@@ -67,6 +69,9 @@ class Worker:
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.lease = lease
+        # One subscription may fill all but a quarter of the slots: a hanging receiver slows
+        # only itself, and a single busy subscription still gets most of the throughput.
+        self.per_subscription = max(1, concurrency - max(1, concurrency // 4))
         self.rng = rng or random.Random()
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="delivery")
 
@@ -83,14 +88,29 @@ class Worker:
             .where(due & Subscription.enabled)
         )
 
-    def claim(self) -> list[Job]:
-        """Take a batch of due deliveries under a lease, in one short transaction."""
+    def claim(
+        self, limit: int | None = None, busy: dict[int, int] | None = None, *, cap: int | None = None
+    ) -> list[Job]:
+        """Take up to ``limit`` due deliveries under a lease, in one short transaction.
+
+        With ``cap``, at most that many deliveries of one subscription are in flight at once
+        (``busy`` counts those already in flight), so a slow or hanging receiver cannot take
+        every slot from the others.
+        """
         now = self.clock()
+        limit = limit or self.batch_size
+        taken = dict(busy or {})
         with write_transaction():
-            query = self._due(now).order_by(Delivery.next_attempt_at, Delivery.id).limit(self.batch_size)
+            query = self._due(now).order_by(Delivery.next_attempt_at, Delivery.id).limit(limit * 4)
             if not is_sqlite():
                 query = query.for_update(of=Delivery, skip_locked=True)
-            rows = list(query)
+            rows = []
+            for row in query:
+                if cap is None or taken.get(row.subscription_id, 0) < cap:
+                    taken[row.subscription_id] = taken.get(row.subscription_id, 0) + 1
+                    rows.append(row)
+                    if len(rows) == limit:
+                        break
             if rows:
                 Delivery.update(status="delivering", lease_until=now + self.lease).where(
                     Delivery.id.in_([row.id for row in rows])
@@ -184,36 +204,64 @@ class Worker:
     # --- running --------------------------------------------------------------------------
     def run_once(self) -> dict[str, int]:
         """Claim one batch, deliver it with several requests in flight, record each result."""
-        jobs = self.claim()
         counts = {"succeeded": 0, "pending": 0, "failed": 0}
-        for outcome in self._pool.map(self.send, jobs):
-            counts[self.record(outcome)] += 1
+        futures = [self._pool.submit(self.send, job) for job in self.claim()]
+        for future in as_completed(futures):
+            counts[self.record(future.result())] += 1
         return counts
 
     def backlog(self) -> int:
         return self._due(self.clock()).count()
 
     def run(self, stop: threading.Event, poll_interval: float = 1.0, *, until_idle: bool = False) -> None:
-        """Deliver until ``stop`` is set (or, with ``until_idle``, nothing is due), logging one
-        line per batch with the backlog."""
+        """Deliver until ``stop`` is set (or, with ``until_idle``, nothing is due).
+
+        Deliveries flow continuously: as soon as one finishes, its slot takes the next due
+        one, so a slow receiver delays only its own deliveries. One log line per batch of
+        ``batch_size`` results (or every few seconds), with the backlog.
+        """
+        inflight: dict = {}
+        counts = {"succeeded": 0, "pending": 0, "failed": 0}
+        last_log = time.monotonic()
         while not stop.is_set():
-            started = time.monotonic()
-            counts = self.run_once()
-            handled = sum(counts.values())
-            if handled:
-                log.info(
-                    "delivered %d in %d ms: %d succeeded, %d to retry, %d failed; backlog %d",
-                    handled,
-                    (time.monotonic() - started) * 1000,
-                    counts["succeeded"],
-                    counts["pending"],
-                    counts["failed"],
-                    self.backlog(),
-                )
-            if until_idle and not handled:
-                return
-            if handled < self.batch_size:
-                stop.wait(0 if until_idle else poll_interval)
+            free = self.concurrency - len(inflight)
+            if free > 0:
+                busy: dict[int, int] = {}
+                for job in inflight.values():
+                    busy[job.delivery.subscription_id] = busy.get(job.delivery.subscription_id, 0) + 1
+                for job in self.claim(limit=free, busy=busy, cap=self.per_subscription):
+                    inflight[self._pool.submit(self.send, job)] = job
+            if not inflight:
+                self._log(counts, last_log)
+                if until_idle:
+                    return
+                stop.wait(poll_interval)
+                continue
+            done, _ = wait(inflight, timeout=poll_interval, return_when=FIRST_COMPLETED)
+            for future in done:
+                del inflight[future]
+                counts[self.record(future.result())] += 1
+            if sum(counts.values()) >= self.batch_size or time.monotonic() - last_log > LOG_EVERY_SECONDS:
+                last_log = self._log(counts, last_log)
+        for future in as_completed(inflight):  # stopping: finish and record what is in flight
+            counts[self.record(future.result())] += 1
+        self._log(counts, last_log)
+
+    def _log(self, counts: dict[str, int], since: float) -> float:
+        handled = sum(counts.values())
+        if handled:
+            log.info(
+                "delivered %d in %d ms: %d succeeded, %d to retry, %d failed; backlog %d",
+                handled,
+                (time.monotonic() - since) * 1000,
+                counts["succeeded"],
+                counts["pending"],
+                counts["failed"],
+                self.backlog(),
+            )
+            for key in counts:
+                counts[key] = 0
+        return time.monotonic()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
