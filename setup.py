@@ -31,6 +31,7 @@ setup(
         "flask-limiter>=4,<5",
         "redis>=5",
         "urllib3>=2",
+        "prometheus-client>=0.20",
     ],
     extras_require={
         "test": [

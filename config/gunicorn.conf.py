@@ -20,7 +20,9 @@ keepalive = 5
 # Bound the request line and headers; the body limit is MAX_CONTENT_LENGTH in the app.
 limit_request_line = 8190
 limit_request_fields = 100
-accesslog = os.environ.get("FLUX_RECON_ACCESS_LOG", "-")
+# The app writes one JSON line per request itself (with its request id); gunicorn's own
+# access log is off unless asked for ("-" = stdout).
+accesslog = os.environ.get("FLUX_RECON_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("FLUX_RECON_LOG_LEVEL", "info")
 # gunicorn 27 opens a control socket in $HOME by default; nothing here uses it, and two
@@ -44,3 +46,17 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
+
+
+# Prometheus counters from every worker are summed through files in this directory; it is
+# made fresh for each server start, and a dead worker's live gauges are dropped.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="flux-recon-metrics-")
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -62,6 +62,12 @@ ALLOW_PRIVATE_DESTINATIONS = False
 # A subscription whose deliveries keep failing this many hours is disabled (reason shown).
 SUBSCRIPTION_DISABLE_AFTER_HOURS = 72
 
+# --- Logs and metrics ------------------------------------------------------------------------
+# One JSON line per request on stderr (request id, method, path with the webhook token cut
+# short, status, duration). /metrics serves Prometheus metrics; under gunicorn set
+# PROMETHEUS_MULTIPROC_DIR (config/gunicorn.conf.py does) so every worker's counts add up.
+JSON_LOGS = True
+
 # --- API documentation ----------------------------------------------------------------------
 # The OpenAPI document is served at /api/v1/openapi.json and Swagger UI at /docs.
 API_TITLE = "flux-recon"

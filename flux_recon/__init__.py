@@ -72,7 +72,7 @@ class ExactJSONProvider(DefaultJSONProvider):
 def create_app(test_config: dict | None = None, *, plugins: list | None = None) -> Flask:
     """Build the app: settings, database, plugins (entry points, or exactly ``plugins``),
     providers, engine, REST API and webhook endpoint."""
-    from .extensions import database, rate_limit, secret_box
+    from .extensions import database, observability, rate_limit, secret_box
     from .extensions.api import Api
     from .plugins import get_plugin_manager
     from .providers import ProviderRegistry
@@ -110,4 +110,5 @@ def create_app(test_config: dict | None = None, *, plugins: list | None = None) 
     api.register_blueprint(health_blp)
     app.register_blueprint(docs_assets.blp)
     rate_limit.init_app(app, [webhooks_blp], api_blueprints)
+    observability.init_app(app)
     return app

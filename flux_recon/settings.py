@@ -50,6 +50,9 @@ class DefaultConfig:
     # A subscription whose deliveries keep failing this long is disabled, with the reason.
     SUBSCRIPTION_DISABLE_AFTER_HOURS = 72
 
+    # One JSON line per request (and per log record) on stderr, with the request id.
+    JSON_LOGS = True
+
     API_TITLE = "flux-recon"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"

@@ -16,6 +16,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 
+from ..extensions.observability import DELIVERIES
 from ..models import Delivery, DeliveryAttempt, OutboundEvent, Subscription, utcnow
 from ..models.transactions import is_sqlite, write_transaction
 from .destinations import DestinationRefused, check_destination
@@ -166,6 +167,7 @@ class Worker:
             state = self._next_state(delivery, outcome, attempts, now, changes)
             changes[Delivery.status] = state
             Delivery.update(changes).where(Delivery.id == delivery.id).execute()
+        DELIVERIES.labels(state).inc()
         return state
 
     def _next_state(self, delivery, outcome, attempts, now, changes) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ..extensions.observability import WEBHOOKS
 from ..models import WebhookEvent, utcnow
 
 # Headers worth keeping for an audit; signature-bearing ones are redacted (see redact()).
@@ -40,6 +41,7 @@ def record(
     replay_of: int | None = None,
 ) -> WebhookEvent:
     body = body or b""
+    WEBHOOKS.labels(integration.provider, verdict).inc()
     return WebhookEvent.create(
         tenant=integration.tenant_id,
         integration=integration.id,

@@ -10,6 +10,7 @@ from flask_smorest import abort
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..events.outbox import publishing
+from ..extensions.observability import RECONCILIATIONS
 from ..models import Integration, WebhookEvent
 from ..providers import AuthFailure, Ignored, MalformedBody, PayloadError, PaymentNotice, WebhookRequest
 from ..reconciliation import InvalidNotice
@@ -155,6 +156,8 @@ class WebhookHandler:
                 events += [event for outcome in outcomes for event in outcome.events]
         except InvalidNotice as exc:
             raise Rejection(422, "invalid_payload", exc.message, {exc.field: [exc.message]}) from None
+        for outcome in outcomes:
+            RECONCILIATIONS.labels(outcome.status, outcome.reconciliation).inc()
         payments = [
             {"payment_id": o.payment.id, "status": o.status, "reconciliation": o.reconciliation} for o in outcomes
         ]
