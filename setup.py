@@ -40,6 +40,7 @@ setup(
             "openapi-spec-validator>=0.7",
             "openapi-schema-validator>=0.6",
             "standardwebhooks>=1.1",
+            "schemathesis>=4.3",
             "ruff>=0.6",
         ],
     },

@@ -144,6 +144,14 @@ class Blueprint(flask_smorest.Blueprint):
         elif auth == "admin":
             self.before_request(require_admin)
 
+    def _document_pagination_metadata(self, spec, resp_doc):
+        # The header's value is JSON text, so document it as the string it is on the wire.
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {
+            "description": "pagination as JSON: total, total_pages, first_page, last_page, page, "
+            "previous_page, next_page",
+            "schema": {"type": "string", "example": '{"total": 12, "total_pages": 2, "page": 1, "next_page": 2}'},
+        }
+
     def errors(self, *codes: int):
         """Document the error responses an operation may give (auth errors, and 503 for a
         database outage, are added)."""
