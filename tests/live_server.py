@@ -105,15 +105,26 @@ def wait_until_healthy(server: Server) -> None:
 
 
 @contextmanager
-def live_server(database_url: str, tmp_path: Path, workers: int = 2, settings: dict | None = None):
+def live_server(
+    database_url: str,
+    tmp_path: Path,
+    workers: int = 2,
+    settings: dict | None = None,
+    *,
+    prepare: bool = True,
+    secret_key: str | None = None,
+):
     """Start gunicorn on ``database_url``; yields a ``Server`` and always stops it.
-    ``settings`` become FLUX_RECON_* environment variables of the server (and its CLI)."""
-    # Migrates the SQLite file, or empties the already-migrated PostgreSQL schema.
-    close_app(make_app(database_url))
-    env = service_env(database_url, Fernet.generate_key().decode())
+    ``settings`` become FLUX_RECON_* environment variables of the server (and its CLI).
+    A second instance on the same database passes ``prepare=False`` (keep the data) and the
+    first one's ``secret_key`` (read its secrets)."""
+    if prepare:
+        # Migrates the SQLite file, or empties the already-migrated PostgreSQL schema.
+        close_app(make_app(database_url))
+    env = service_env(database_url, secret_key or Fernet.generate_key().decode())
     env.update({f"FLUX_RECON_{name}": str(value) for name, value in (settings or {}).items()})
     port = free_port()
-    log_path = tmp_path / "gunicorn.log"
+    log_path = tmp_path / f"gunicorn-{port}.log"
     command = [
         str(BIN_DIR / "gunicorn"),
         "-c",

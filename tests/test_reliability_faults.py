@@ -31,8 +31,9 @@ def setup_core(server, orders: int):
     tenant = json.loads(created.stdout.strip().splitlines()[-1])
     auth = {"Authorization": f"Bearer {tenant['api_key']}", "Content-Type": "application/json"}
 
-    def api(method, path, body=None):
-        return request(server.port, method, path, json.dumps(body).encode() if body is not None else None, auth)
+    def api(method, path, body=None, port=None):
+        data = json.dumps(body).encode() if body is not None else None
+        return request(port or server.port, method, path, data, auth)
 
     integration = api("POST", "/api/v1/integrations", {"provider": "core"}).json
     api("POST", f"/api/v1/integrations/{integration['id']}/allowlist", {"cidr": "127.0.0.1"})
@@ -42,7 +43,7 @@ def setup_core(server, orders: int):
             == 201
         )
 
-    def webhook(n):
+    def webhook(n, port=None):
         body = json.dumps(
             core_payload(tenant["tenant_id"], transactionRef=f"T{n}", paymentRef=f"INV-{n}", amount="100.00")
         ).encode()
@@ -51,7 +52,7 @@ def setup_core(server, orders: int):
             "Signature": core_signature(body, integration["credentials"][0]["secret"]),
         }
         try:
-            return request(server.port, "POST", urlsplit(integration["webhook_url"]).path, body, headers)
+            return request(port or server.port, "POST", urlsplit(integration["webhook_url"]).path, body, headers)
         except OSError:
             return None
 
