@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint migrate clean
+.PHONY: run test soak lint migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,13 @@ $(VENV)/.installed: setup.py $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: setup.py $(BIN)/python
+# The example third-party plugin is installed like any other, so the suite (and CI) finds
+# it through its entry point and runs its own tests and the conformance kit on it.
+EXAMPLE_PLUGINS := examples/flux-recon-paystack
+
+$(VENV)/.installed-test: setup.py $(EXAMPLE_PLUGINS:%=%/pyproject.toml) $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet $(EXAMPLE_PLUGINS:%=-e %)
 	touch $@ $(VENV)/.installed
 
 migrate: $(VENV)/.installed
@@ -28,6 +33,12 @@ run: migrate
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# A bounded soak: steady mixed traffic through gunicorn, then an invariant check over the
+# whole database (PostgreSQL when FLUX_RECON_TEST_POSTGRES_URL is set). CI runs 120 s.
+SOAK_SECONDS ?= 600
+soak: $(VENV)/.installed-test
+	FLUX_RECON_SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m pytest -q -s -m soak tests/test_soak.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

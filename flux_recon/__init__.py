@@ -10,6 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from .exact_json import loads_exact
 from .hookspecs import hookimpl
+from .money import MoneyError, from_minor, normalize_currency, parse_decimal, to_minor
 from .providers import (
     AuthCheck,
     AuthContext,
@@ -29,6 +30,7 @@ from .providers import (
     PaymentNotice,
     Provider,
     WebhookRequest,
+    encode_json,
     secret_of,
 )
 from .reconciliation import Matcher
@@ -45,6 +47,7 @@ __all__ = [
     "IpAllowlist",
     "MalformedBody",
     "Matcher",
+    "MoneyError",
     "NoticeKind",
     "NoticeStatus",
     "Payer",
@@ -54,8 +57,13 @@ __all__ = [
     "Provider",
     "WebhookRequest",
     "create_app",
+    "encode_json",
+    "from_minor",
     "hookimpl",
+    "normalize_currency",
+    "parse_decimal",
     "secret_of",
+    "to_minor",
 ]
 
 

@@ -178,3 +178,7 @@ def _register_plugin_commands() -> None:
 
 
 _register_plugin_commands()
+
+from .test_webhook import send_test_webhook  # noqa: E402 - kept beside the plugins' commands
+
+cli.add_command(send_test_webhook)

@@ -9,7 +9,7 @@ from .auth import (
     IpAllowlist,
     secret_of,
 )
-from .base import CredentialField, Provider, ProviderRegistry
+from .base import CredentialField, Provider, ProviderRegistry, encode_json
 from .errors import AuthFailure, PayloadError
 from .notice import Ignored, NoticeKind, NoticeStatus, Payer, PaymentMethod, PaymentNotice
 from .request import MalformedBody, WebhookRequest
@@ -34,5 +34,6 @@ __all__ = [
     "Provider",
     "ProviderRegistry",
     "WebhookRequest",
+    "encode_json",
     "secret_of",
 ]

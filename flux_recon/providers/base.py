@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, ClassVar
 
-from .auth import AuthCheck
+from .auth import AuthCheck, BodyFieldSignature, CredentialValue, HeaderHmac, IpAllowlist
 from .notice import Ignored, PaymentNotice
 from .request import WebhookRequest
 
@@ -61,6 +67,43 @@ class Provider:
         return {}
 
     @classmethod
+    def sign(cls, payload: Any, secrets: Mapping[str, str]) -> WebhookRequest:
+        """The webhook exactly as the provider would send ``payload`` to an integration
+        holding ``secrets``: for the conformance kit, ``flux-recon send-test-webhook`` and tests.
+
+        :param payload: a JSON document (written with :func:`encode_json`) or the raw body bytes.
+        :param secrets: secret values by credential field name, e.g. ``{"secret_key": "sk_test_..."}``.
+        :returns: a ``WebhookRequest`` with the body and headers to send.
+
+        Each check in ``auth`` signs in order. ``HeaderHmac`` and ``BodyFieldSignature`` sign
+        themselves and ``IpAllowlist`` adds nothing; a custom ``AuthCheck`` signs with its
+        ``sign(webhook, credentials) -> WebhookRequest`` method. A check with no secret in
+        ``secrets`` leaves the request unsigned (its verification will decide).
+        """
+        body = payload if isinstance(payload, bytes) else encode_json(payload)
+        webhook = WebhookRequest(body=body, headers={"Content-Type": "application/json"})
+        credentials = cls.credential_values(secrets)
+        for check in cls.auth:
+            webhook = _sign_with(check, webhook, credentials)
+        return webhook
+
+    @classmethod
+    def credential_values(cls, secrets: Mapping[str, str]) -> tuple[CredentialValue, ...]:
+        """``secrets`` (values by credential field name) as the integration's credentials,
+        the way auth checks receive them in ``AuthContext.credentials``."""
+        fields = [field.name for field in cls.credentials]
+        unknown = [name for name in secrets if name not in fields]
+        if unknown:
+            raise ValueError(
+                f"provider {cls.name!r} has no credential named {', '.join(map(repr, unknown))}; "
+                f"its credentials: {', '.join(fields) or 'none'}"
+            )
+        return tuple(
+            CredentialValue(id=number, name=name, secret=value)
+            for number, (name, value) in enumerate(secrets.items(), start=1)
+        )
+
+    @classmethod
     def sensitive_headers(cls) -> tuple[str, ...]:
         return tuple(h for check in cls.auth for h in check.sensitive_headers)
 
@@ -103,3 +146,75 @@ class ProviderRegistry:
 
     def __contains__(self, name: str) -> bool:
         return name in self._providers
+
+
+def encode_json(document: Any) -> bytes:
+    """Write a JSON document as compact UTF-8 bytes, every ``Decimal`` exactly as it is
+    (``Decimal("15000.50")`` stays ``15000.50``); floats, NaN and non-string keys are refused."""
+    return _json_text(document).encode("utf-8")
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise TypeError(f"JSON object keys must be strings, got {key!r}")
+        return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{_json_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_json_text(item) for item in value) + "]"
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a JSON number")
+        return str(value)
+    if value is None or isinstance(value, (bool, int, str)):
+        return json.dumps(value, ensure_ascii=False)
+    # A float has already lost the exact amount: money in a payload is a string, int or Decimal.
+    raise TypeError(f"cannot write {type(value).__name__} {value!r} as exact JSON")
+
+
+def _sign_with(check: AuthCheck, webhook: WebhookRequest, credentials: tuple[CredentialValue, ...]):
+    own = getattr(check, "sign", None)
+    if callable(own):
+        return own(webhook, credentials)
+    if isinstance(check, IpAllowlist):
+        return webhook  # the address is the sender's, not something the request carries
+    if isinstance(check, HeaderHmac):
+        return _sign_header(check, webhook, credentials)
+    if isinstance(check, BodyFieldSignature):
+        return _sign_body_field(check, webhook, credentials)
+    raise NotImplementedError(
+        f"{type(check).__name__} cannot sign a request: give it a "
+        "sign(webhook, credentials) -> WebhookRequest method (see docs/plugins.md, AuthCheck)"
+    )
+
+
+def _mac(check, key: bytes, message: bytes) -> str:
+    digest = hmac.new(key, message, getattr(hashlib, check.digest)).digest()
+    return base64.b64encode(digest).decode() if check.encoding == "base64" else digest.hex()
+
+
+def _sign_header(check: HeaderHmac, webhook: WebhookRequest, credentials) -> WebhookRequest:
+    keys = list(check.keys(credentials))
+    if not keys:
+        return webhook
+    headers = {name: value for name, value in webhook.headers.items() if name.lower() != check.header.lower()}
+    headers[check.header] = _mac(check, keys[0][1], webhook.body)
+    return WebhookRequest(body=webhook.body, headers=headers)
+
+
+def _sign_body_field(check: BodyFieldSignature, webhook: WebhookRequest, credentials) -> WebhookRequest:
+    keys = list(check.keys(credentials))
+    if not keys:
+        return webhook
+    if check.message is None:
+        # Verification would need an HMAC of a body that already contains that HMAC.
+        raise ValueError(
+            f"BodyFieldSignature({check.field!r}) has no message=: a body field cannot sign the raw body holding it"
+        )
+    payload = webhook.payload
+    if not isinstance(payload, dict):
+        raise ValueError(f"a body-field signature ({check.field}) needs a JSON object body")
+    unsigned = {name: value for name, value in payload.items() if name != check.field}
+    signed = dict(payload)  # keeps the field where the sample had it
+    signed[check.field] = _mac(check, keys[0][1], check.message(unsigned))
+    return WebhookRequest(body=encode_json(signed), headers=dict(webhook.headers))

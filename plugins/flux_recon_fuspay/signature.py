@@ -7,7 +7,7 @@ import hmac
 import json
 from typing import Any
 
-from flux_recon import AuthCheck, AuthFailure, secret_of
+from flux_recon import AuthCheck, AuthFailure, WebhookRequest, encode_json, secret_of
 
 SIGNATURE_FIELD = "signature"
 MERCHANT_CREDENTIAL = "merchant_secret"
@@ -105,6 +105,17 @@ class FuspaySignature(AuthCheck):
                 return credential
         kind = "payout" if payout else "collection"
         raise AuthFailure(f"signature (body field {SIGNATURE_FIELD}) does not match this {kind} notification")
+
+    def sign(self, webhook, credentials):
+        """Sign a notification as Fuspay does, with the key its kind (collection or payout) uses."""
+        payload = webhook.payload
+        keys = (payout_keys if is_payout(payload) else collection_keys)(credentials)
+        if not keys or not isinstance(payload, dict):
+            return webhook
+        unsigned = encode_json({name: value for name, value in payload.items() if name != SIGNATURE_FIELD})
+        signed = dict(payload)
+        signed[SIGNATURE_FIELD] = hmac.new(keys[0][1], canonical_json(unsigned), hashlib.sha512).hexdigest()
+        return WebhookRequest(body=encode_json(signed), headers=dict(webhook.headers))
 
     def describe(self):
         return {

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from decimal import Decimal
 
-from flux_recon import AuthCheck, BodyFieldSignature, secret_of
+from flux_recon import AuthCheck, BodyFieldSignature, WebhookRequest, encode_json, secret_of
 
 CHECKOUT = "checkout"
 POS = "pos"
@@ -83,6 +83,15 @@ class CheckoutSignature(AuthCheck):
         if form_of(request.payload) != CHECKOUT:
             return None
         return self.signature.verify(request, context)
+
+    def sign(self, webhook, credentials):
+        """Sign a checkout callback as Opay does; POS/transfer notifications travel unsigned."""
+        keys = secret_of(SECRET_KEY)(credentials)
+        if form_of(webhook.payload) != CHECKOUT or not keys:
+            return webhook
+        body = dict(webhook.payload)
+        body[SIGNATURE_FIELD] = sign(body, keys[0][0].secret)
+        return WebhookRequest(body=encode_json(body), headers=dict(webhook.headers))
 
     def describe(self):
         return {

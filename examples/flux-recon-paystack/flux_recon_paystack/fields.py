@@ -1,0 +1,96 @@
+"""Reading Paystack's `data` object defensively: every problem collected, then one PayloadError."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from flux_recon import MoneyError, PayloadError, from_minor, normalize_currency
+
+# Paystack settles in these currencies, each with a hundredth subunit (kobo, pesewas, cents);
+# its amounts are integers of that subunit.
+CURRENCIES = ("NGN", "GHS", "ZAR", "KES", "USD")
+# No real payment is larger (10 trillion naira): refuse before converting.
+MAX_SUBUNITS = 10**15
+
+
+class Fields:
+    """One JSON object of a Paystack event, read field by field; ``errors`` names each bad one."""
+
+    def __init__(self, data: object, path: str, errors: dict[str, list[str]] | None = None):
+        self.errors = {} if errors is None else errors
+        self.path = path
+        if data is not None and not isinstance(data, dict):
+            self.error("", "must be an object")
+        self.data = data if isinstance(data, dict) else {}
+
+    def error(self, name: str, message: str) -> None:
+        self.errors.setdefault(f"{self.path}{name}".rstrip("."), []).append(message)
+
+    def quietly(self) -> Fields:
+        """The same object, for fields whose problems should not refuse the event."""
+        return Fields(self.data, self.path, {})
+
+    def nested(self, name: str) -> Fields:
+        """A nested object, or an empty one when it is absent (Paystack sends {} or null)."""
+        value = self.data.get(name)
+        return Fields(value if isinstance(value, dict) else None, f"{self.path}{name}.", {})
+
+    def text(self, name: str, *, required: bool = False, max_length: int = 200) -> str | None:
+        value = self.data.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.error(name, "is required")
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            self.error(name, "must be a string")
+            return None
+        text = str(value).strip()
+        if len(text) > max_length:
+            self.error(name, f"must be at most {max_length} characters")
+            return None
+        return text
+
+    def currency(self) -> str | None:
+        try:
+            code = normalize_currency(self.data.get("currency"))
+        except MoneyError as exc:
+            self.error("currency", str(exc))
+            return None
+        if code not in CURRENCIES:
+            self.error("currency", f"must be a currency Paystack settles in: {', '.join(CURRENCIES)}")
+            return None
+        return code
+
+    def subunits(self, name: str, currency: str | None, *, required: bool = True) -> Decimal | None:
+        """An amount in kobo (pesewas, cents): a JSON integer or a string of digits, as a Decimal of naira."""
+        value = self.data.get(name)
+        if value is None:
+            if required:
+                self.error(name, "is required")
+            return None
+        text = value.strip() if isinstance(value, str) else value
+        if isinstance(text, str) and text.isascii() and text.isdigit() and len(text) <= 16:
+            text = int(text)
+        if isinstance(text, bool) or not isinstance(text, int) or not 0 < text <= MAX_SUBUNITS:
+            self.error(name, f"must be a whole number of kobo above zero, e.g. 1500000 for 15000.00 NGN; got {value!r}")
+            return None
+        return from_minor(text, currency) if currency else None
+
+    def time(self, *names: str) -> dt.datetime | None:
+        """The first of ``names`` present, an ISO 8601 time (Paystack writes UTC, "...Z"); None if none is."""
+        for name in names:
+            value = self.data.get(name)
+            if value is None:
+                continue
+            try:
+                moment = dt.datetime.fromisoformat(value.strip())
+                return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+            except (AttributeError, ValueError, OverflowError):
+                self.error(name, f'must be an ISO 8601 time such as "2026-11-22T09:15:03.000Z"; got {value!r:.60}')
+                return None
+        return None
+
+    def check(self, message: str) -> None:
+        if self.errors:
+            raise PayloadError(message, self.errors)

@@ -1,0 +1,31 @@
+"""The conformance kit run on the four shipped provider plugins, exactly as a third party runs it."""
+
+from flux_recon.testing import ProviderConformance
+from flux_recon_core.provider import CoreProvider
+from flux_recon_fuspay.provider import FuspayProvider
+from flux_recon_monnify.provider import MonnifyProvider
+from flux_recon_opay.provider import OpayProvider
+
+
+class TestCoreConformance(ProviderConformance):
+    provider = CoreProvider
+    entry_point = "core"
+
+
+class TestMonnifyConformance(ProviderConformance):
+    provider = MonnifyProvider
+    entry_point = "monnify"
+
+
+class TestOpayConformance(ProviderConformance):
+    provider = OpayProvider
+    entry_point = "opay"
+    # POS terminal and bank transfer notifications carry no signature: Opay protects them
+    # by its source addresses alone.
+    unsigned_samples = ("pos_card_payment", "bank_transfer")
+
+
+class TestFuspayConformance(ProviderConformance):
+    provider = FuspayProvider
+    entry_point = "fuspay"
+    secrets = {"merchant_secret": "mk_test_9f3a", "partner_secret": "sk_partner_test_51c0"}
