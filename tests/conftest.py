@@ -23,6 +23,10 @@ BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
 TEST_SECRET_KEY = Fernet.generate_key().decode()
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "soak: the bounded soak run by `make soak` (needs FLUX_RECON_SOAK_SECONDS)")
+
+
 def pytest_report_header(config):
     return f"flux-recon database backends: {', '.join(BACKENDS)}"
 
