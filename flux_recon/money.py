@@ -99,6 +99,8 @@ def to_minor(amount: Decimal, currency: str) -> int:
 def from_minor(minor: int, currency: str) -> Decimal:
     """Integer minor units back to a Decimal with the currency's number of places."""
     exponent = CURRENCY_EXPONENTS[currency]
+    if abs(minor) > MAX_MINOR_UNITS * 1000:  # past what the context holds exactly
+        raise MoneyError(f"{minor} minor units of {currency} is larger than this service accepts")
     return Decimal(minor).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
 
 

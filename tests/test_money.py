@@ -73,3 +73,10 @@ def test_currency_codes_are_checked_and_normalized():
 
 def test_json_numbers_arrive_as_decimals_not_floats():
     assert parse_decimal(Decimal("0.1")) + parse_decimal(Decimal("0.2")) == Decimal("0.3")
+
+
+def test_absurd_minor_units_are_refused_not_an_arithmetic_error():
+    from flux_recon.money import from_minor
+
+    with pytest.raises(MoneyError):
+        from_minor(10**40, "NGN")

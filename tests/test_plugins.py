@@ -81,3 +81,9 @@ def test_register_commands_hook_adds_a_cli_command():
     group = click.Group()
     get_plugin_manager([CommandPlugin()]).hook.flux_recon_register_commands(cli=group)
     assert "hello" in group.commands
+
+
+def test_a_malformed_default_allowlist_fails_at_registration():
+    bad = type("Bad", (Provider,), {"name": "bad", "default_allowlist": ("10.0.0.1/8",)})
+    with pytest.raises(ValueError, match="default_allowlist"):
+        ProviderRegistry().register(bad)

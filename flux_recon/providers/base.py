@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -136,6 +137,12 @@ class ProviderRegistry:
             raise ValueError(f"provider name {name!r} is registered twice")
         if not all(isinstance(check, AuthCheck) for check in provider_class.auth):
             raise TypeError(f"{provider_class.__name__}.auth must be a tuple of AuthCheck instances")
+        for cidr in provider_class.default_allowlist:
+            try:
+                ipaddress.ip_network(cidr, strict=True)
+            except ValueError as exc:
+                # Caught at startup, not when a merchant first enables the integration.
+                raise ValueError(f"{provider_class.__name__}.default_allowlist: {exc}") from None
         self._providers[name] = provider_class()
 
     def get(self, name: str) -> Provider | None:
