@@ -146,3 +146,28 @@ def live_server(
         yield running
     finally:
         running.stop()
+
+
+def create_tenant(server: Server, name: str = "Test Merchant") -> dict:
+    """`flux-recon tenants create --json`, run against the server's database and secret key."""
+    result = subprocess.run(
+        [str(BIN_DIR / "flux-recon"), "tenants", "create", "--name", name, "--json"],
+        cwd=REPO_ROOT,
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def api(server: Server, api_key: str, method: str, path: str, payload: dict | None = None) -> Response:
+    """One merchant API call with the tenant's key."""
+    headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
+    body = None
+    if payload is not None:
+        body = json.dumps(payload).encode()
+        headers["Content-Type"] = "application/json"
+    return request(server.port, method, path, body=body, headers=headers)

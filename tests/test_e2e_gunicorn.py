@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import core_payload, core_signature
-from tests.live_server import BIN_DIR, CLI_TIMEOUT, REPO_ROOT, Response, Server, live_server, request
+from tests.live_server import Response, Server, api, create_tenant, live_server, request
 
 # The webhook sender's addresses: both are loopback, so nothing leaves the machine, but
 # only the first is on the allow-list, which makes the IP check observable end to end.
@@ -22,30 +21,6 @@ OTHER_SOURCE = "127.0.0.3"
 def server(database_url, tmp_path):
     with live_server(database_url, tmp_path) as running:
         yield running
-
-
-def create_tenant(server: Server, name: str) -> dict:
-    """`flux-recon tenants create --json`, with the server's database and secret key."""
-    result = subprocess.run(
-        [str(BIN_DIR / "flux-recon"), "tenants", "create", "--name", name, "--json"],
-        cwd=REPO_ROOT,
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def api(server: Server, api_key: str, method: str, path: str, payload: dict | None = None) -> Response:
-    headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
-    body = None
-    if payload is not None:
-        body = json.dumps(payload).encode()
-        headers["Content-Type"] = "application/json"
-    return request(server.port, method, path, body=body, headers=headers)
 
 
 def post_webhook(server: Server, path: str, body: bytes, signature: str, source: str = ALLOWED_SOURCE) -> Response:

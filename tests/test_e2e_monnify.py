@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import subprocess
 from urllib.parse import urlsplit
 
 import pytest
 
 from flux_recon_monnify.provider import MonnifyProvider
-from tests.live_server import BIN_DIR, CLI_TIMEOUT, REPO_ROOT, Response, Server, live_server, request
+from tests.live_server import Response, Server, api, create_tenant, live_server, request
 
 # Both loopback: only the first is put on the allow-list, so the IP check is observable.
 ALLOWED_SOURCE = "127.0.0.2"
@@ -23,30 +22,6 @@ CLIENT_SECRET = "7PX2M9QK4T6W1ZB8NDRC3HJV5LFYGS0A"
 def server(database_url, tmp_path):
     with live_server(database_url, tmp_path) as running:
         yield running
-
-
-def create_tenant(server: Server, name: str) -> dict:
-    """`flux-recon tenants create --json`, run against the server's database and secret key."""
-    result = subprocess.run(
-        [str(BIN_DIR / "flux-recon"), "tenants", "create", "--name", name, "--json"],
-        cwd=REPO_ROOT,
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def api(server: Server, api_key: str, method: str, path: str, payload: dict | None = None) -> Response:
-    headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
-    body = None
-    if payload is not None:
-        body = json.dumps(payload).encode()
-        headers["Content-Type"] = "application/json"
-    return request(server.port, method, path, body=body, headers=headers)
 
 
 def expect(response: Response, status: int) -> dict:
