@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test soak lint migrate clean
+.PHONY: run test soak lint migrate clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,3 +46,10 @@ lint: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# Benchmarks, never part of `make test`: each prints its figures beside a baseline measured
+# in the same run (docs/performance.md). PostgreSQL too when FLUX_RECON_BENCH_POSTGRES_URL
+# names a database they may wipe (its name must contain "bench"). BENCH_ARGS picks
+# benchmarks and options: make bench BENCH_ARGS="ingest --duration 10" (python -m bench -h).
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -10,9 +10,11 @@ import re
 from gunicorn.glogging import Logger
 
 bind = os.environ.get("FLUX_RECON_BIND", "127.0.0.1:8000")
-# Sync workers: each request is short and the database is the bottleneck.
+# Sync workers: each request is short and CPU-bound. FLUX_RECON_THREADS > 1 switches to
+# threaded workers (gthread, with keep-alive); see docs/performance.md for what to use.
 workers = int(os.environ.get("FLUX_RECON_WORKERS", multiprocessing.cpu_count() * 2 + 1))
-worker_class = "sync"
+threads = int(os.environ.get("FLUX_RECON_THREADS", 1))
+worker_class = "gthread" if threads > 1 else "sync"
 # Providers give up (and retry, doubling load) after a few seconds: never hold one longer.
 timeout = int(os.environ.get("FLUX_RECON_TIMEOUT", 30))
 graceful_timeout = 20

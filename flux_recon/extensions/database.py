@@ -3,7 +3,9 @@ connections through FlaskDB, the write transaction, and the migration runner."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -12,6 +14,7 @@ from flask import request
 from playhouse import db_url
 from playhouse.flask_utils import FlaskDB
 from playhouse.migrations import Runner
+from playhouse.pool import PooledSqliteDatabase
 
 from ..models import db
 
@@ -19,14 +22,20 @@ MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "models" / "migrat
 
 # WAL lets readers run beside the one writer; busy_timeout makes a second writer wait
 # instead of failing at once; foreign keys are off by default in SQLite.
+# synchronous=NORMAL (the SQLITE_SYNCHRONOUS setting): in WAL mode a commit is not flushed
+# to disk; the WAL is at each checkpoint. The database never corrupts, and a crash of the
+# process loses nothing, but a power loss or OS crash may undo the transactions committed
+# since the last checkpoint (webhooks already answered 200). FULL flushes every commit.
+# See docs/performance.md.
 SQLITE_PRAGMAS = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000, "synchronous": "normal"}
+SQLITE_SYNCHRONOUS = ("normal", "full")
 
 # Errors that mean "the database is not there right now": answered with 503 so the
 # provider retries later, never with a 500.
 UNAVAILABLE_ERRORS = (peewee.OperationalError, peewee.InterfaceError)
 
 
-def open_database(url: str, *, max_connections: int = 20) -> peewee.Database:
+def open_database(url: str, *, max_connections: int = 20, sqlite_synchronous: str = "normal") -> peewee.Database:
     """Open the database a URL names: ``sqlite:///path`` or ``postgresql://...`` (pooled)."""
     scheme = urlparse(url).scheme
     if scheme in ("postgres", "postgresql"):
@@ -34,10 +43,90 @@ def open_database(url: str, *, max_connections: int = 20) -> peewee.Database:
         return db_url.connect(url, max_connections=max_connections, stale_timeout=300, timeout=10, connect_timeout=5)
     if scheme == "sqlite":
         path = urlparse(url).path[1:]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return db_url.connect(url, pragmas=SQLITE_PRAGMAS)
+        if not path or path == ":memory:":
+            return db_url.connect(url, pragmas=SQLITE_PRAGMAS)  # a pool would give each its own
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # Pooled too: opening a connection sets the pragmas, and closing the last one
+        # checkpoints the WAL; per request, those two cost more than the webhook itself.
+        synchronous = sqlite_synchronous.lower()
+        if synchronous not in SQLITE_SYNCHRONOUS:
+            raise ValueError(f"SQLITE_SYNCHRONOUS must be one of {SQLITE_SYNCHRONOUS}, got {sqlite_synchronous!r}")
+        pragmas = {**SQLITE_PRAGMAS, "synchronous": synchronous}
+        return QueuedSqliteDatabase(
+            path, pragmas=pragmas, max_connections=max_connections, timeout=10, check_same_thread=False
+        )
     raise ValueError(f"DATABASE_URL must start with sqlite:// or postgresql://, got {scheme or 'nothing'}://")
+
+
+class WriterQueue:
+    """Makes SQLite writers, in every process on this host, wait for their turn in the
+    kernel (``flock`` on a file beside the database) rather than in SQLite's busy handler.
+
+    That handler sleeps in growing steps (up to 100 ms) and retries, so a waiting writer
+    keeps missing the moments the lock is free: with a few busy gunicorn workers a write
+    transaction waited a second and more. A blocked ``flock`` is woken as soon as the lock
+    is released. Threads of one process share the lock file, so they queue on a mutex first.
+    """
+
+    def __init__(self, database_path: str):
+        self.path = database_path + ".write-lock"
+        self._mutex = threading.Lock()
+        self._held = threading.local()
+        self._fd: int | None = None
+        self._pid: int | None = None
+
+    def _file(self) -> int:
+        # Opened lazily, and again after a fork: a descriptor shared with the parent would
+        # share its lock too.
+        if self._pid != os.getpid():
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def acquire(self) -> None:
+        self._mutex.acquire()
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_EX)
+        except BaseException:
+            self._mutex.release()
+            raise
+        self._held.value = True
+
+    def release(self) -> None:
+        if getattr(self._held, "value", False):
+            self._held.value = False
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            self._mutex.release()
+
+
+class QueuedSqliteDatabase(PooledSqliteDatabase):
+    """Pooled SQLite whose write transactions (``BEGIN IMMEDIATE``) queue in a WriterQueue."""
+
+    def __init__(self, database, *args, **kwargs):
+        self.writers = WriterQueue(database)
+        super().__init__(database, *args, **kwargs)
+
+    def begin(self, lock_type=None):
+        writing = (lock_type or self._lock_type or "").upper() in ("IMMEDIATE", "EXCLUSIVE")
+        if writing:
+            self.writers.acquire()
+        try:
+            super().begin(lock_type)
+        except BaseException:
+            self.writers.release()
+            raise
+
+    def commit(self):
+        try:
+            super().commit()
+        finally:
+            self.writers.release()
+
+    def rollback(self):
+        try:
+            super().rollback()
+        finally:
+            self.writers.release()
 
 
 def bind_database(url: str, **kwargs) -> peewee.Database:
@@ -76,7 +165,11 @@ def init_app(app) -> None:
     """Bind the models to DATABASE_URL and open/close a connection around each request."""
     url = app.config.get("DATABASE_URL") or default_sqlite_url(app.instance_path)
     app.config["DATABASE_URL"] = url
-    database = bind_database(url, max_connections=app.config["DATABASE_MAX_CONNECTIONS"])
+    database = bind_database(
+        url,
+        max_connections=app.config["DATABASE_MAX_CONNECTIONS"],
+        sqlite_synchronous=app.config.get("SQLITE_SYNCHRONOUS", "normal"),
+    )
     # Routes that never touch the database do not open a connection.
     app.config["FLASKDB_EXCLUDED_ROUTES"] = (
         "health.healthz",

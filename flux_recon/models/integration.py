@@ -17,6 +17,9 @@ class Integration(BaseModel):
     # Disabling keeps the row (the inbox and payments point at it) but removes its
     # credentials and allow-list; re-enabling makes a new integration with a new token.
     disabled_at = UTCDateTimeField(null=True)
+    # Bumped by database triggers whenever this integration's credentials or allow-list
+    # change (migration 0005): webhook workers reuse their cached copy only while it holds.
+    auth_version = peewee.IntegerField(default=0)
 
     @property
     def enabled(self) -> bool:

@@ -7,14 +7,20 @@ Every function here runs inside the caller's write transaction and locks the ord
 from __future__ import annotations
 
 from ..models import Allocation, Payment, SalesOrder, utcnow
-from ..models.transactions import locked
+from ..models.transactions import is_sqlite, locked
 from .audit import record_audit
 from .events import order_event
 from .order_state import derive_status
 from .settings import ReconciliationSettings
 
 
-def lock_order(order_id: int) -> SalesOrder:
+def lock_order(order_id: int, *, read: SalesOrder | None = None) -> SalesOrder:
+    """The order, locked for the rest of the transaction. ``read``: the same order as
+    already read inside this write transaction; on SQLite, whose write transaction holds
+    the only write lock from its first statement, that copy is current and is returned
+    without reading it again."""
+    if read is not None and is_sqlite():
+        return read
     return locked(SalesOrder.select().where(SalesOrder.id == order_id)).get()
 
 

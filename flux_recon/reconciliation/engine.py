@@ -17,6 +17,7 @@ from .audit import record_audit
 from .events import payment_event
 from .matchers import Matcher
 from .records import Outcome, exact, find_payment, insert_payment, notice_from_payment, settle, tenant_settings
+from .settings import ReconciliationSettings
 
 # Status changes a provider may send for one transaction id; anything else repeated is a duplicate.
 FORWARD_TRANSITIONS = {("pending", "succeeded"), ("pending", "failed")}
@@ -43,10 +44,13 @@ class Engine:
         notice: PaymentNotice,
         integration_id: int | None = None,
         actor: str = "engine",
+        settings: ReconciliationSettings | None = None,
     ) -> Outcome:
-        """Record one notice and reconcile it. Call inside a write transaction."""
+        """Record one notice and reconcile it. Call inside a write transaction.
+        ``settings``: the tenant's, when the caller has already read them."""
         notice, amount_minor = exact(notice)
-        settings = tenant_settings(tenant_id)
+        if settings is None:
+            settings = tenant_settings(tenant_id)
         if notice.kind != NoticeKind.PAYMENT:
             return refunds.record(tenant_id, provider, notice, amount_minor, integration_id, actor, settings)
 
@@ -131,7 +135,7 @@ class Engine:
         return events + refunds.adopt_orphans(payment, actor, settings)
 
     def _allocate_whole(self, payment, order, strategy, actor, settings) -> list[dict]:
-        order = lock_order(order.id)
+        order = lock_order(order.id, read=order)  # matched inside this write transaction
         payment.candidates = [order.id]
         if order.status == "cancelled":
             return settle(payment, "exception", f"order {order.reference} is cancelled")

@@ -16,6 +16,19 @@ MAX_CANDIDATES = 20
 OPEN_STATUSES = ("open", "partially_paid")
 
 
+def first_by_id(*lookups) -> list[SalesOrder]:
+    """The union of indexed lookups, lowest ids first, at most MAX_CANDIDATES.
+
+    An OR across columns that each have their own index (``reference_key = ? OR
+    payment_reference_key = ?``) makes the planner walk every order of the tenant, so
+    matching slows down as orders accumulate; a UNION keeps each lookup on its index.
+    """
+    query = lookups[0]
+    for lookup in lookups[1:]:
+        query = query | lookup
+    return list(query.order_by(SalesOrder.id).limit(MAX_CANDIDATES))
+
+
 class Matcher:
     """A reconciliation strategy. Subclass it, set ``name`` and ``priority`` (lower runs
     first) and implement ``candidates``, which returns the orders this strategy thinks the
@@ -43,16 +56,12 @@ class ReferenceMatcher(Matcher):
         keys = list(dict.fromkeys(key for key in map(reference_key, notice.references) if key))
         if not keys:
             return []
-        query = (
-            SalesOrder.select()
-            .where(
-                (SalesOrder.tenant == tenant_id)
-                & (SalesOrder.reference_key.in_(keys) | SalesOrder.payment_reference_key.in_(keys))
-            )
-            .order_by(SalesOrder.id)
-            .limit(MAX_CANDIDATES)
+        in_tenant = SalesOrder.tenant == tenant_id
+        # One query for all references (then best first below), each column on its index.
+        orders = first_by_id(
+            SalesOrder.select().where(in_tenant & SalesOrder.reference_key.in_(keys)),
+            SalesOrder.select().where(in_tenant & SalesOrder.payment_reference_key.in_(keys)),
         )
-        orders = list(query)  # one indexed query for all references, then best first
         for key in keys:
             named = [o for o in orders if key in (o.reference_key, o.payment_reference_key)]
             if named:
@@ -105,25 +114,16 @@ class AmountCustomerMatcher(Matcher):
             same_customer.append(SalesOrder.customer_phone == payer.phone.strip())
         if not same_customer:
             return []
-        who = same_customer[0]
-        for condition in same_customer[1:]:
-            who = who | condition
         amount_minor = to_minor(notice.amount, notice.currency)
-        query = (
-            SalesOrder.select()
-            .where(
-                (SalesOrder.tenant == tenant_id)
-                & who
-                & SalesOrder.status.in_(OPEN_STATUSES)
-                & (SalesOrder.currency == notice.currency)
-                & ((SalesOrder.amount_minor - SalesOrder.amount_paid_minor) == amount_minor)
-                & (SalesOrder.created_at >= notice.occurred_at - settings.customer_window)
-                & (SalesOrder.created_at <= notice.occurred_at)
-            )
-            .order_by(SalesOrder.id)
-            .limit(MAX_CANDIDATES)
+        due = (
+            (SalesOrder.tenant == tenant_id)
+            & SalesOrder.status.in_(OPEN_STATUSES)
+            & (SalesOrder.currency == notice.currency)
+            & ((SalesOrder.amount_minor - SalesOrder.amount_paid_minor) == amount_minor)
+            & (SalesOrder.created_at >= notice.occurred_at - settings.customer_window)
+            & (SalesOrder.created_at <= notice.occurred_at)
         )
-        return list(query)
+        return first_by_id(*(SalesOrder.select().where(due & who) for who in same_customer))
 
 
 @hookimpl

@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-import peewee
-
-from ..models import Payment, Tenant, db, utcnow
+from ..models import Payment, Tenant, utcnow
 from ..money import MoneyError, from_minor, normalize_currency, to_minor
 from ..providers import Payer, PaymentNotice
 from .events import payment_event
@@ -67,19 +65,30 @@ def tenant_settings(tenant_id: str) -> ReconciliationSettings:
     return ReconciliationSettings.from_json(stored)
 
 
+# The idempotency key, as the unique index declares it.
+PAYMENT_KEY = [Payment.tenant, Payment.provider, Payment.external_id]
+
+
 def insert_payment(tenant_id, provider, notice: PaymentNotice, amount_minor: int, integration_id) -> Payment | None:
     """Insert the payment row; None if (tenant, provider, external_id) already exists.
 
-    A savepoint, so a conflict leaves the caller's transaction usable. The unique index
-    settles concurrent duplicates: the second insert waits for the first, then fails here.
+    ``ON CONFLICT DO NOTHING``: a duplicate inserts nothing and leaves the caller's
+    transaction usable, in one statement (no savepoint around it). The unique index
+    settles concurrent duplicates: the second insert waits for the first, then does nothing.
     """
-    try:
-        with db.atomic():
-            return Payment.create(
-                tenant=tenant_id, integration=integration_id, provider=provider, **_fields(notice, amount_minor)
-            )
-    except peewee.IntegrityError:
+    payment = Payment(tenant=tenant_id, integration=integration_id, provider=provider, **_fields(notice, amount_minor))
+    inserted = list(
+        Payment.insert(payment.__data__)
+        .on_conflict(conflict_target=PAYMENT_KEY, action="NOTHING")
+        .returning(Payment.id)
+        .tuples()
+        .execute()
+    )
+    if not inserted:
         return None
+    payment.id = inserted[0][0]
+    payment._dirty.clear()
+    return payment
 
 
 def find_payment(tenant_id, provider, external_id) -> Payment:

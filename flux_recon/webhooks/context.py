@@ -1,37 +1,112 @@
-"""Loading what an integration's auth checks need: its allow-list and decrypted credentials."""
+"""Loading what an integration's auth checks need: its allow-list and decrypted credentials.
+
+Both are cached per process, keyed by integration and checked against the integration's
+``auth_version`` on every request. Database triggers bump that number in the transaction
+that changes a credential or an allow-list entry (migration 0005), and the integration row
+is read afresh for every webhook, so a change takes effect on the next request in every
+worker; nothing is ever served from a copy that might be stale.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 
-from ..models import AllowedNetwork, Credential, Integration, utcnow
+from ..models import AllowedNetwork, Credential, Integration, Tenant, utcnow
 from ..providers import AuthContext, CredentialValue
+from ..providers.auth import IPNetwork
 
 
 def find_integration(provider: str, token: str) -> Integration | None:
-    """The enabled integration a webhook URL names, or None (unknown and disabled look alike)."""
+    """The enabled integration a webhook URL names, or None (unknown and disabled look alike).
+
+    Its tenant's reconciliation settings come in the same query (``integration.tenant.settings``).
+    """
     return (
-        Integration.select()
+        Integration.select(Integration, Tenant.id, Tenant.settings)
+        .join(Tenant)
         .where((Integration.token == token) & (Integration.provider == provider) & Integration.disabled_at.is_null())
         .first()
     )
 
 
-def auth_context(integration: Integration, client_ip, secret_box) -> AuthContext:
+@dataclass(frozen=True)
+class _Credential:
+    """A credential row with its secrets decrypted; whether the previous one still
+    verifies is decided per request (the rotation grace runs out with time, not a write)."""
+
+    value: CredentialValue
+    previous: CredentialValue | None
+    previous_valid_until: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class _AuthMaterial:
+    version: int
+    allowlist: tuple[IPNetwork, ...]
+    credentials: tuple[_Credential, ...]
+
+    def credential_values(self, now: dt.datetime) -> tuple[CredentialValue, ...]:
+        values = []
+        for credential in self.credentials:
+            values.append(credential.value)
+            if credential.previous is not None and credential.previous_valid_until > now:
+                values.append(credential.previous)
+        return tuple(values)
+
+
+class AuthCache:
+    """Per-process cache of each integration's allow-list and decrypted credentials,
+    valid while the integration's ``auth_version`` is the one it was loaded at."""
+
+    def __init__(self, secret_box, max_entries: int = 4096):
+        self.secret_box = secret_box
+        self.max_entries = max_entries
+        self._entries: OrderedDict[int, _AuthMaterial] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def context(self, integration: Integration, client_ip) -> AuthContext:
+        material = self._material(integration)
+        return AuthContext(
+            client_ip=client_ip, allowlist=material.allowlist, credentials=material.credential_values(utcnow())
+        )
+
+    def _material(self, integration: Integration) -> _AuthMaterial:
+        with self._lock:
+            material = self._entries.get(integration.id)
+            if material is not None and material.version == integration.auth_version:
+                self._entries.move_to_end(integration.id)
+                return material
+        # Loaded outside the lock: a decryption error (wrong SECRET_KEY) propagates, uncached.
+        material = _load(integration, self.secret_box)
+        with self._lock:
+            self._entries[integration.id] = material
+            self._entries.move_to_end(integration.id)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return material
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def _load(integration: Integration, secret_box) -> _AuthMaterial:
     networks = tuple(
         ipaddress.ip_network(row.cidr)
         for row in AllowedNetwork.select(AllowedNetwork.cidr).where(AllowedNetwork.integration == integration.id)
     )
     rows = Credential.select().where((Credential.integration == integration.id) & Credential.revoked_at.is_null())
-    return AuthContext(client_ip=client_ip, allowlist=networks, credentials=tuple(_values(rows, secret_box)))
+    return _AuthMaterial(integration.auth_version, networks, tuple(_decrypted(row, secret_box) for row in rows))
 
 
-def _values(rows, secret_box):
-    """Each credential's secret, and its previous secret while a rotation grace lasts."""
-    now = utcnow()
-    for row in rows:
-        yield CredentialValue(id=row.id, name=row.name, key=row.key, secret=secret_box.decrypt(row.secret_encrypted))
-        if row.previous_secret_encrypted and row.previous_valid_until and row.previous_valid_until > now:
-            yield CredentialValue(
-                id=row.id, name=row.name, key=row.key, secret=secret_box.decrypt(row.previous_secret_encrypted)
-            )
+def _decrypted(row: Credential, secret_box) -> _Credential:
+    value = CredentialValue(id=row.id, name=row.name, key=row.key, secret=secret_box.decrypt(row.secret_encrypted))
+    previous = None
+    if row.previous_secret_encrypted and row.previous_valid_until and row.previous_valid_until > utcnow():
+        secret = secret_box.decrypt(row.previous_secret_encrypted)
+        previous = CredentialValue(id=row.id, name=row.name, key=row.key, secret=secret)
+    return _Credential(value, previous, row.previous_valid_until)

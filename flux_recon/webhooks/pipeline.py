@@ -13,10 +13,10 @@ from ..events.outbox import publishing
 from ..extensions.observability import RECONCILIATIONS
 from ..models import Integration, WebhookEvent
 from ..providers import AuthFailure, Ignored, MalformedBody, PayloadError, PaymentNotice, WebhookRequest
-from ..reconciliation import InvalidNotice
+from ..reconciliation import InvalidNotice, ReconciliationSettings
 from . import inbox
 from .client_ip import client_ip
-from .context import auth_context, find_integration
+from .context import AuthCache, find_integration
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ class WebhookHandler:
         self.plugin_manager = app.extensions["plugin_manager"]
         self.secret_box = app.extensions["secret_box"]
         self.trusted_proxies = app.extensions["trusted_proxies"]
+        self.auth_cache = AuthCache(self.secret_box)
 
     def handle(self, provider_name: str, token: str):
         integration = find_integration(provider_name, token)
@@ -70,7 +71,7 @@ class WebhookHandler:
         try:
             arrival.body = _read_body()
             webhook = WebhookRequest(body=arrival.body, headers=request.headers)
-            credential = self._authenticate(provider, webhook, auth_context(integration, ip, self.secret_box))
+            credential = self._authenticate(provider, webhook, self.auth_cache.context(integration, ip))
             arrival.credential_id = credential.id if credential else None
             arrival.authenticated = True
             _require_json(request.mimetype)
@@ -132,6 +133,8 @@ class WebhookHandler:
     def _accept(self, arrival: Arrival, notices: list[PaymentNotice]) -> dict:
         integration = arrival.integration
         tenant_id = integration.tenant_id
+        # Read with the integration (find_integration joins them): no query of its own.
+        settings = ReconciliationSettings.from_json(integration.tenant.settings)
         for notice in notices:
             if notice.tenant_hint is not None and notice.tenant_hint != tenant_id:
                 raise Rejection(
@@ -146,7 +149,11 @@ class WebhookHandler:
             with publishing(self.plugin_manager) as events:
                 outcomes = [
                     self.engine.record(
-                        tenant_id=tenant_id, provider=integration.provider, notice=notice, integration_id=integration.id
+                        tenant_id=tenant_id,
+                        provider=integration.provider,
+                        notice=notice,
+                        integration_id=integration.id,
+                        settings=settings,
                     )
                     for notice in notices
                 ]

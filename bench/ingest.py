@@ -1,0 +1,265 @@
+"""Webhook ingest through real gunicorn, loaded by wrk, against a bare Flask baseline.
+
+Every request is a correctly signed core webhook with its own transactionRef paying its
+own open order (orders are created in bulk first). Signatures are computed here, because
+wrk's Lua has no HMAC; the Lua script only cycles through them. After the run the
+database is counted: every webhook must have been accepted and matched, every order paid.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .common import (
+    LoadResult,
+    app_for,
+    backends,
+    default_workers,
+    fresh_database,
+    run_wrk,
+    say,
+    service_env,
+    start_gunicorn,
+    table,
+    vacuum_analyze,
+    verdict,
+)
+
+LUA = Path(__file__).with_name("webhooks.lua")
+AMOUNT = "15000.00"
+TARGET_RATIO = {"sqlite": 0.5, "postgres": 0.4}
+TARGET_P99_MS = 25.0
+# The benchmark measures the service, not its abuse protection: limits are switched off
+# (RATE_LIMIT_ENABLED=false), as they would be raised for a known provider in production.
+SERVICE_SETTINGS = {"RATE_LIMIT_ENABLED": False}
+
+
+@dataclass
+class Webhooks:
+    """Signed webhooks written for wrk, and where to send them."""
+
+    tenant_id: str
+    path: str
+    warmup_file: Path
+    main_file: Path
+    count: int
+
+
+def insert_orders(tenant_id: str, start: int, stop: int, *, batch: int = 2000, **extra) -> None:
+    """Open orders INV-<n> for n in [start, stop), inserted in bulk."""
+    from flux_recon.models import SalesOrder, db, utcnow
+
+    now = utcnow() - dt.timedelta(days=1)
+    minor = int(AMOUNT.replace(".", ""))
+    for first in range(start, stop, batch):
+        rows = []
+        for n in range(first, min(first + batch, stop)):
+            reference = f"INV-{n:08d}"
+            rows.append(
+                {
+                    "tenant": tenant_id,
+                    "reference": reference,
+                    "reference_key": reference.casefold(),
+                    "amount_minor": minor,
+                    "currency": "NGN",
+                    "status": "open",
+                    "created_at": now,
+                    "updated_at": now,
+                    **{name: make(n) for name, make in extra.items()},
+                }
+            )
+        with db.atomic():
+            SalesOrder.insert_many(rows).execute()
+
+
+def webhook_body(tenant_id: str, n: int) -> bytes:
+    return json.dumps(
+        {
+            "tenantId": tenant_id,
+            "transactionRef": f"FLX-BENCH-{n:08d}",
+            "paymentRef": f"INV-{n:08d}",
+            "paymentMethod": "transfer",
+            "amount": AMOUNT,
+            "currency": "NGN",
+            "customer": {"id": f"C-{n}", "name": "Ada Obi", "email": f"c{n}@example.com", "phone": "+2348012345678"},
+            "transactionDate": "2026-11-22T10:15:03+01:00",
+            "accountNumber": "0123456789",
+            "bankName": "Guaranty Trust Bank",
+        }
+    ).encode()
+
+
+def sign(secret: str, body: bytes) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def prepare(url: str, workdir: Path, count: int, warmup: int = 1000) -> Webhooks:
+    """A tenant, an enabled core integration admitting 127.0.0.1, ``warmup + count``
+    open orders, and as many signed webhooks (one per order) in two files."""
+    from flux_recon.accounts import create_tenant
+    from flux_recon.resources.integrations.service import add_network, enable
+
+    with app_for(url) as app:
+        tenant, _ = create_tenant("Bench merchant")
+        provider = app.extensions["providers"].get("core")
+        integration, shown = enable(tenant.id, provider, app.extensions["secret_box"], actor="bench")
+        add_network(integration, "127.0.0.1/32", "bench", "bench")
+        secret = next(iter(shown.values()))
+        insert_orders(tenant.id, 0, warmup + count)
+        vacuum_analyze(url)
+    files = []
+    for name, numbers in (("warmup", range(warmup)), ("main", range(warmup, warmup + count))):
+        path = workdir / f"webhooks-{name}.tsv"
+        with open(path, "w") as out:
+            for n in numbers:
+                body = webhook_body(tenant.id, n)
+                out.write(f"{sign(secret, body)}\t{body.decode()}\n")
+        files.append(path)
+    return Webhooks(tenant.id, f"/webhooks/core/{integration.token}", files[0], files[1], count)
+
+
+def count_results(url: str) -> dict:
+    """What the database holds after a run."""
+    from peewee import fn
+
+    from flux_recon.models import Payment, SalesOrder, WebhookEvent
+
+    with app_for(url):
+        verdicts = {
+            row.verdict: row.n
+            for row in WebhookEvent.select(WebhookEvent.verdict, fn.COUNT(WebhookEvent.id).alias("n"))
+            .group_by(WebhookEvent.verdict)
+            .objects()
+        }
+        return {
+            "inbox": verdicts,
+            "payments": Payment.select().count(),
+            "matched": Payment.select().where(Payment.reconciliation == "matched").count(),
+            "orders_paid": SalesOrder.select().where(SalesOrder.status == "paid").count(),
+        }
+
+
+def settled_counts(url: str) -> dict:
+    """Counts once the server has answered what was still queued when wrk stopped."""
+    previous = count_results(url)
+    while True:
+        time.sleep(0.5)
+        current = count_results(url)
+        if current == previous:
+            return current
+        previous = current
+
+
+def warm_up(server, path: str, webhooks: Webhooks, args) -> None:
+    """Two seconds of load with webhooks of their own: every worker has imported and
+    connected before the measured run."""
+    script_args = [str(webhooks.warmup_file), path, str(args.wrk_threads)]
+    run_wrk(server.base + path, LUA, script_args, duration=2, connections=args.connections, threads=args.wrk_threads)
+
+
+def load(server, path: str, webhooks: Webhooks, args, *, cycle: bool = False) -> LoadResult:
+    script_args = [str(webhooks.main_file), path, str(args.wrk_threads)] + (["cycle"] if cycle else [])
+    return run_wrk(
+        server.base + path,
+        LUA,
+        script_args,
+        duration=args.duration,
+        connections=args.connections,
+        threads=args.wrk_threads,
+    )
+
+
+def run_backend(backend: str, args, workdir: Path) -> dict:
+    url = fresh_database(backend, workdir)
+    say(f"\n[{backend}] preparing {args.webhooks} orders and signed webhooks...")
+    webhooks = prepare(url, workdir, args.webhooks)
+    sizes = {"workers": args.workers, "threads": args.threads}
+
+    bare = start_gunicorn("bench.bare_app:app", service_env(), workdir, name="bare", **sizes)
+    try:
+        warm_up(bare, "/webhook", webhooks, args)
+        baseline = load(bare, "/webhook", webhooks, args, cycle=True)
+    finally:
+        bare.stop()
+
+    service = start_gunicorn("wsgi:app", service_env(url, **SERVICE_SETTINGS), workdir, name="flux", **sizes)
+    try:
+        warm_up(service, webhooks.path, webhooks, args)
+        before = settled_counts(url)
+        result = load(service, webhooks.path, webhooks, args)
+    finally:
+        service.stop()
+    after = count_results(url)
+    counted = {key: after[key] - before[key] for key in ("payments", "matched", "orders_paid")}
+    counted["inbox"] = {k: v - before["inbox"].get(k, 0) for k, v in after["inbox"].items()}
+    return {"backend": backend, "baseline": baseline, "service": result, "counted": counted, "webhooks": webhooks}
+
+
+def check(run: dict, args) -> list[str]:
+    """The targets, each as a line saying met or MISSED."""
+    backend, base, svc, counted = run["backend"], run["baseline"], run["service"], run["counted"]
+    ratio = svc.rps / base.rps if base.rps else 0.0
+    accepted = counted["inbox"].get("accepted", 0)
+    received = sum(counted["inbox"].values())
+    # wrk counts only answers it read before its clock ran out; up to one request per
+    # connection may have been answered after that.
+    all_counted = svc.requests <= received <= svc.requests + args.connections
+    all_reconciled = accepted == counted["matched"] == counted["orders_paid"] == counted["payments"]
+    target = TARGET_RATIO[backend]
+    return [
+        f"throughput {ratio:.2f}x the bare-Flask baseline (target >= {target}x): {verdict(ratio >= target)}",
+        f"p99 {svc.p99_ms:.1f} ms at {args.connections} connections (target <= {TARGET_P99_MS:.0f} ms): "
+        f"{verdict(svc.p99_ms <= TARGET_P99_MS)}",
+        f"errors: {svc.non_2xx} non-2xx, {svc.socket_errors} socket (target 0): {verdict(svc.errors == 0)}",
+        f"database: {received} webhooks received, {accepted} accepted, {counted['matched']} payments matched, "
+        f"{counted['orders_paid']} orders paid; every webhook reconciled: {verdict(all_counted and all_reconciled)}",
+    ]
+
+
+def main(args) -> list[str]:
+    args.workers = args.workers or default_workers()
+    say(
+        f"== ingest: wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s, gunicorn "
+        f"{args.workers} sync workers x {args.threads} threads, rate limits off =="
+    )
+    summary = []
+    for backend in backends(args.backend):
+        with tempfile.TemporaryDirectory(prefix="flux-bench-") as tmp:
+            run = run_backend(backend, args, Path(tmp))
+        base, svc = run["baseline"], run["service"]
+        rows = [
+            ["bare Flask", f"{base.rps:.0f}", f"{base.p50_ms:.1f}", f"{base.p99_ms:.1f}", base.errors, base.requests],
+            [
+                f"flux-recon ({backend})",
+                f"{svc.rps:.0f}",
+                f"{svc.p50_ms:.1f}",
+                f"{svc.p99_ms:.1f}",
+                svc.errors,
+                svc.requests,
+            ],
+        ]
+        say(table(["server", "req/s", "p50 ms", "p99 ms", "errors", "requests"], rows))
+        if svc.wrapped:
+            say(f"note: {svc.wrapped} wrk thread(s) ran out of distinct webhooks; raise --webhooks")
+        lines = check(run, args)
+        for line in lines:
+            say("  " + line)
+        summary += [f"ingest/{backend}: {line}" for line in lines]
+    return summary
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--duration", type=int, default=20, help="seconds of load per server")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: the config's)")
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument("--webhooks", type=int, default=60000, help="distinct webhooks prepared (and orders)")
