@@ -3,6 +3,7 @@ times at once. Nothing is lost, nothing counted twice."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import subprocess
 import time
@@ -53,7 +54,7 @@ def setup_core(server, orders: int):
         }
         try:
             return request(port or server.port, "POST", urlsplit(integration["webhook_url"]).path, body, headers)
-        except OSError:
+        except (OSError, http.client.HTTPException):  # a worker killed mid-answer: the sender retries
             return None
 
     return api, webhook
