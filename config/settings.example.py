@@ -11,6 +11,10 @@
 DATABASE_URL = None
 # Most connections one PostgreSQL pool (one gunicorn worker) opens.
 DATABASE_MAX_CONNECTIONS = 20
+# SQLite only. "normal": commits are flushed at WAL checkpoints, so a power loss (not a
+# crash of the service) may lose the last moments of commits, never corrupt the database.
+# "full": every commit is flushed first (one disk flush per webhook). See docs/performance.md.
+SQLITE_SYNCHRONOUS = "normal"
 
 # --- Secrets --------------------------------------------------------------------------------
 # Fernet key that encrypts stored provider and API secrets. Make one with

@@ -9,6 +9,9 @@ class DefaultConfig:
     # Database: sqlite:///path (default: a file in the instance folder) or postgresql://...
     DATABASE_URL = None
     DATABASE_MAX_CONNECTIONS = 20
+    # SQLite only: "normal" (WAL; a power loss may drop the last commits, never corrupt) or
+    # "full" (every commit flushed to disk). See docs/performance.md.
+    SQLITE_SYNCHRONOUS = "normal"
     # Fernet key encrypting stored secrets; the development default is generated into
     # the instance folder. Set it explicitly in production.
     SECRET_KEY = None

@@ -168,7 +168,7 @@ def init_app(app) -> None:
     database = bind_database(
         url,
         max_connections=app.config["DATABASE_MAX_CONNECTIONS"],
-        sqlite_synchronous=app.config.get("SQLITE_SYNCHRONOUS", "normal"),
+        sqlite_synchronous=app.config["SQLITE_SYNCHRONOUS"],
     )
     # Routes that never touch the database do not open a connection.
     app.config["FLASKDB_EXCLUDED_ROUTES"] = (
