@@ -13,7 +13,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from flux_recon.events.schedule import MAX_ATTEMPTS, RETRY_DELAYS
 from flux_recon.events.worker import Worker
-from flux_recon.models import Delivery, DeliveryAttempt, OutboundEvent, db
+from flux_recon.models import Delivery, DeliveryAttempt, OutboundEvent, Subscription, db
 from tests.conftest import core_payload
 from tests.receiver import start_receiver
 
@@ -223,6 +223,40 @@ def test_a_dead_workers_claim_is_taken_over_after_its_lease(
     assert worker.run_once()["succeeded"] == 1
     (delivery,) = deliveries(subscription["id"])
     assert delivery.status == "succeeded" and len(receiver.requests) == 1
+
+
+def test_a_claim_takes_the_longest_due_first(outbound, client, tenant, receiver, worker, clock, post_core):
+    subscription = subscribe(client, tenant, receiver.url, events=["payment.received"])
+    for n in range(3):
+        post_core(core_payload(tenant["tenant_id"], transactionRef=f"T{n}"))
+    first, second, third = deliveries(subscription["id"])
+    for delivery, minutes_ago in ((first, 1), (second, 30), (third, 10)):
+        Delivery.update(next_attempt_at=clock.now - dt.timedelta(minutes=minutes_ago)).where(
+            Delivery.id == delivery.id
+        ).execute()
+    assert [job.delivery.id for job in worker.claim(limit=2)] == [second.id, third.id]
+    assert [job.delivery.id for job in worker.claim(limit=2)] == [first.id]
+
+
+def test_a_success_earlier_in_a_batch_ends_the_run_of_failures_before_a_later_failure(
+    outbound, client, tenant, receiver, worker, clock, post_core
+):
+    """Results are recorded a batch at a time, in the order they came in: a success clears
+    the subscription's failing streak, so a failure after it starts a new one and cannot
+    disable the subscription for the old streak's length."""
+    subscription = subscribe(client, tenant, receiver.url, events=["payment.received"])
+    for n in range(2):
+        post_core(core_payload(tenant["tenant_id"], transactionRef=f"T{n}"))
+    long_ago = clock.now - dt.timedelta(hours=80)  # beyond the 72 h that disables
+    Subscription.update(failing_since=long_ago).where(Subscription.id == subscription["id"]).execute()
+    receiver.answer(200)
+    receiver.answer(500)
+    outcomes = [worker.send(job) for job in worker.claim()]  # one at a time: 200, then 500
+    assert worker.record_all(outcomes) == ["succeeded", "pending"]
+    stored = Subscription.get_by_id(subscription["id"])
+    assert stored.enabled is True
+    assert stored.failing_since == clock.now
+    assert DeliveryAttempt.select().count() == 2
 
 
 @pytest.mark.parametrize(

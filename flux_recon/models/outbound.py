@@ -56,7 +56,8 @@ class Delivery(BaseModel):
     delivered_at = UTCDateTimeField(null=True)
 
     class Meta:
-        indexes = ((("status", "next_attempt_at"), False),)
+        # The worker claims pending deliveries in this order, straight off the index.
+        indexes = ((("status", "next_attempt_at", "id"), False),)
 
 
 class DeliveryAttempt(BaseModel):
@@ -69,3 +70,12 @@ class DeliveryAttempt(BaseModel):
 
     class Meta:
         table_name = "delivery_attempt"
+
+
+# The worker claims expired leases apart from pending deliveries (two indexed lookups
+# instead of one OR that sorts every due delivery): a small index of leased rows only.
+Delivery.add_index(
+    Delivery.index(Delivery.lease_until, Delivery.id, name="delivery_lease_until_delivering").where(
+        Delivery.status == "delivering"
+    )
+)
