@@ -9,11 +9,15 @@ MAX_OFFSET = 2**53
 
 
 class PeeweePage(Page):
+    def fetch(self, page):
+        """The rows of one page's query; a subclass may load more along with them."""
+        return list(page)
+
     @property
     def items(self):
         if self.page_params.first_item > MAX_OFFSET:
             return []
-        return list(self.collection.paginate(self.page_params.page, self.page_params.page_size))
+        return self.fetch(self.collection.paginate(self.page_params.page, self.page_params.page_size))
 
     @property
     def item_count(self):

@@ -129,27 +129,18 @@ def _successful_transaction(data: Fields, payload: dict) -> list[PaymentNotice] 
     settlement = data.amount("settlementAmount", currency, required=False, positive=False)
     status = _payment_status(data)
     occurred_at = data.time("paidOn")
-    references = _references(data)
-    destination = data.nested("destinationAccountInformation").text("accountNumber", max_length=64)
-    payer = _payer(data)
-    method = _method(data)
-    data.check(f"the Monnify {PAYMENT_EVENT} event is not valid")
-    return [
-        PaymentNotice(
-            external_id=external_id,
-            amount=amount,
-            currency=currency,
-            occurred_at=occurred_at,
-            status=status,
-            method=method,
-            references=references,
-            payer=payer,
-            destination_account=destination,
-            fee=_fee(amount, settlement),
-            settlement_amount=settlement,
-            raw=payload,
-        )
-    ]
+    return _payment_notice(
+        data,
+        payload,
+        PAYMENT_EVENT,
+        external_id=external_id,
+        amount=amount,
+        currency=currency,
+        occurred_at=occurred_at,
+        status=status,
+        fee=_fee(amount, settlement),
+        settlement_amount=settlement,
+    )
 
 
 def _successful_refund(data: Fields, payload: dict) -> list[PaymentNotice] | Ignored:
@@ -191,25 +182,41 @@ def _rejected_payment(data: Fields, payload: dict) -> list[PaymentNotice] | Igno
     else:
         amount = data.amount("amountPaid" if data.present("amountPaid") else "amount", currency)
     occurred_at = data.time(_first_present(data, ("created_on", "createdOn", "paidOn"), default="created_on"))
-    references = _references(data)
-    destination = data.nested("destinationAccountInformation").text("accountNumber", max_length=64) or (
-        rejection.text("destinationAccountNumber", max_length=64)
+    return _payment_notice(
+        data,
+        payload,
+        REJECTED_EVENT,
+        rejection=rejection,
+        external_id=external_id,
+        amount=amount,
+        currency=currency,
+        occurred_at=occurred_at,
+        status=NoticeStatus.FAILED,
     )
+
+
+def _payment_notice(
+    data: Fields, payload: dict, event: str, *, rejection: Fields | None = None, **notice
+) -> list[PaymentNotice]:
+    """A payment's notice: reads what every payment event carries (references, destination
+    account, payer, method) after the caller's own fields, raises the event's field errors
+    if any, and builds the notice from both. A rejected payment may name its destination
+    account only in its ``rejection`` information."""
+    references = _references(data)
+    destination = data.nested("destinationAccountInformation").text("accountNumber", max_length=64)
+    if rejection is not None:
+        destination = destination or rejection.text("destinationAccountNumber", max_length=64)
     payer = _payer(data)
     method = _method(data)
-    data.check(f"the Monnify {REJECTED_EVENT} event is not valid")
+    data.check(f"the Monnify {event} event is not valid")
     return [
         PaymentNotice(
-            external_id=external_id,
-            amount=amount,
-            currency=currency,
-            occurred_at=occurred_at,
-            status=NoticeStatus.FAILED,
             method=method,
             references=references,
             payer=payer,
             destination_account=destination,
             raw=payload,
+            **notice,
         )
     ]
 

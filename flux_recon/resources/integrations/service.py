@@ -12,20 +12,13 @@ from ...models import AllowedNetwork, Credential, Integration, utcnow
 from ...models.transactions import write_transaction
 from ...reconciliation.audit import record_audit
 from ..credentials.service import create_generated
+from ..owned import get_owned
 
 
 def get_integration(tenant_id: str, integration_id: int) -> Integration:
     """The tenant's enabled integration, or 404 (another tenant's looks the same as none)."""
-    integration = (
-        Integration.select()
-        .where(
-            (Integration.id == integration_id) & (Integration.tenant == tenant_id) & Integration.disabled_at.is_null()
-        )
-        .first()
-    )
-    if integration is None:
-        abort(404, message=f"integration {integration_id} not found")
-    return integration
+    enabled = Integration.select().where(Integration.disabled_at.is_null())
+    return get_owned(Integration, integration_id, "integration", query=enabled, tenant_id=tenant_id)
 
 
 def enable(tenant_id: str, provider, secret_box, actor: str) -> tuple[Integration, dict[int, str]]:

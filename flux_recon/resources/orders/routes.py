@@ -13,6 +13,7 @@ from ...models.transactions import locked, write_transaction
 from ...money import to_minor
 from ...reconciliation.audit import record_audit
 from ...reconciliation.events import order_event
+from ..owned import get_owned
 from .schemas import OrderCreateSchema, OrderQueryArgsSchema, OrderSchema
 
 blp = Blueprint("orders", __name__, description="Sales orders: what you expect to be paid.")
@@ -26,11 +27,7 @@ ORDER_EXAMPLE = {
 
 
 def get_order(order_id: int, *, lock: bool = False) -> SalesOrder:
-    query = SalesOrder.select().where((SalesOrder.id == order_id) & (SalesOrder.tenant == g.tenant.id))
-    order = (locked(query) if lock else query).first()
-    if order is None:
-        abort(404, message=f"order {order_id} not found")
-    return order
+    return get_owned(SalesOrder, order_id, "order", query=locked(SalesOrder.select()) if lock else None)
 
 
 @blp.route("")

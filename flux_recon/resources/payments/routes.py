@@ -9,12 +9,13 @@ from peewee import SQL, NodeList, Value, fn, prefetch
 
 from ...events.outbox import publishing
 from ...extensions.api import Blueprint
-from ...extensions.pager import MAX_OFFSET, PeeweePage
+from ...extensions.pager import PeeweePage
 from ...models import Allocation, Payment
 from ...money import MoneyError, parse_amount
 from ...reconciliation import manual
 from ...reconciliation.manual import ManualChangeRefused
 from ..orders.routes import get_order
+from ..owned import get_owned
 from .schemas import MatchSchema, PaymentQueryArgsSchema, PaymentSchema, UnmatchSchema
 
 blp = Blueprint("payments", __name__, description="Payments reported by providers, with their reconciliation.")
@@ -23,11 +24,7 @@ blp = Blueprint("payments", __name__, description="Payments reported by provider
 class PrefetchingPage(PeeweePage):
     """Loads each page's allocations in one extra query instead of one per payment."""
 
-    @property
-    def items(self):
-        if self.page_params.first_item > MAX_OFFSET:
-            return []
-        page = self.collection.paginate(self.page_params.page, self.page_params.page_size)
+    def fetch(self, page):
         return prefetch(page, Allocation.select().order_by(Allocation.id))
 
 
@@ -69,10 +66,7 @@ class Payments(MethodView):
 
 
 def get_payment(payment_id: int) -> Payment:
-    payment = Payment.select().where((Payment.id == payment_id) & (Payment.tenant == g.tenant.id)).first()
-    if payment is None:
-        abort(404, message=f"payment {payment_id} not found")
-    return payment
+    return get_owned(Payment, payment_id, "payment")
 
 
 @blp.route("/<int:payment_id>")

@@ -2,7 +2,6 @@
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import abort
 
 from ...events.catalog import EVENT_TYPES
 from ...events.outbox import event_document
@@ -11,6 +10,7 @@ from ...extensions.pager import PeeweePage
 from ...models import Delivery, OutboundEvent, Subscription, utcnow
 from ...models.transactions import write_transaction
 from ...reconciliation.audit import record_audit
+from ..owned import get_owned
 from . import service
 from .schemas import (
     BulkRedeliverResultSchema,
@@ -43,24 +43,13 @@ CREATE_EXAMPLE = {
 
 
 def get_subscription(subscription_id: int) -> Subscription:
-    row = (
-        Subscription.select().where((Subscription.id == subscription_id) & (Subscription.tenant == g.tenant.id)).first()
-    )
-    if row is None:
-        abort(404, message=f"subscription {subscription_id} not found")
-    return row
+    return get_owned(Subscription, subscription_id, "subscription")
 
 
 def get_delivery(delivery_id: int) -> Delivery:
-    row = (
-        Delivery.select(Delivery, OutboundEvent)
-        .join(OutboundEvent)
-        .where((Delivery.id == delivery_id) & (OutboundEvent.tenant == g.tenant.id))
-        .first()
-    )
-    if row is None:
-        abort(404, message=f"delivery {delivery_id} not found")
-    return row
+    """A delivery belongs to the tenant of its event."""
+    query = Delivery.select(Delivery, OutboundEvent).join(OutboundEvent)
+    return get_owned(Delivery, delivery_id, "delivery", query=query, owner=OutboundEvent.tenant)
 
 
 @blp.route("/event-types")

@@ -7,6 +7,7 @@ from flask_smorest import abort
 from ...extensions.api import Blueprint
 from ...extensions.pager import PeeweePage
 from ...models import WebhookEvent
+from ..owned import get_owned
 from .schemas import (
     BulkReplayResultSchema,
     BulkReplaySchema,
@@ -44,10 +45,7 @@ def replayable(query):
 
 
 def get_event(event_id: int) -> WebhookEvent:
-    event = WebhookEvent.select().where((WebhookEvent.id == event_id) & (WebhookEvent.tenant == g.tenant.id)).first()
-    if event is None:
-        abort(404, message=f"webhook event {event_id} not found")
-    return event
+    return get_owned(WebhookEvent, event_id, "webhook event")
 
 
 @blp.route("")
