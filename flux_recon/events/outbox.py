@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ..models import Delivery, OutboundEvent, Payment, SalesOrder, Subscription, utcnow
+from ..models.prepared import Param, Prepared
 from ..models.transactions import write_transaction
 from ..reconciliation.events import announce
 from .sender import Sender
@@ -35,13 +36,18 @@ def _event_body(event: dict) -> dict:
     return PaymentSchema().dump(Payment.get_by_id(payload["payment_id"]))
 
 
+_subscriptions = Prepared(
+    lambda: Subscription.select().where((Subscription.tenant == Param("tenant")) & Subscription.enabled)
+)
+
+
 def enqueue(events: list[dict]) -> int:
     """Write each event that an enabled subscription wants, with one delivery per
     subscription. Call inside the transaction of the change. Returns deliveries created."""
     if not events:
         return 0
     tenant_ids = {event["tenant_id"] for event in events}
-    subscriptions = list(Subscription.select().where(Subscription.tenant.in_(tenant_ids) & Subscription.enabled))
+    subscriptions = [row for tenant_id in tenant_ids for row in _subscriptions.rows(tenant=tenant_id)]
     created = 0
     for event in events:
         wanted = [s for s in subscriptions if s.tenant_id == event["tenant_id"] and event["event_type"] in s.events]

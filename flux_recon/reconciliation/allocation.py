@@ -7,11 +7,16 @@ Every function here runs inside the caller's write transaction and locks the ord
 from __future__ import annotations
 
 from ..models import Allocation, Payment, SalesOrder, utcnow
+from ..models.prepared import PreparedInsert, PreparedUpdate
 from ..models.transactions import is_sqlite, locked
 from .audit import record_audit
 from .events import order_event
 from .order_state import derive_status
 from .settings import ReconciliationSettings
+
+_insert_allocation = PreparedInsert(Allocation)
+_save_allocated = PreparedUpdate(Payment, [Payment.allocated_minor])
+_save_paid = PreparedUpdate(SalesOrder, [SalesOrder.amount_paid_minor, SalesOrder.status, SalesOrder.updated_at])
 
 
 def lock_order(order_id: int, *, read: SalesOrder | None = None) -> SalesOrder:
@@ -35,7 +40,7 @@ def _apply_to_order(order: SalesOrder, delta_minor: int, settings: Reconciliatio
         order.amount_minor, order.amount_paid_minor, tolerance_minor=settings.tolerance(order.currency)
     )
     order.updated_at = utcnow()
-    order.save(only=[SalesOrder.amount_paid_minor, SalesOrder.status, SalesOrder.updated_at])
+    _save_paid(order)
     return order_event(order, previous)
 
 
@@ -49,7 +54,7 @@ def allocate(
     settings: ReconciliationSettings,
 ) -> tuple[Allocation, list[dict]]:
     """Allocate ``amount_minor`` of ``payment`` to a locked, open, same-currency ``order``."""
-    allocation = Allocation.create(
+    allocation = _insert_allocation(
         payment=payment,
         order=order,
         amount_minor=amount_minor,
@@ -58,7 +63,7 @@ def allocate(
         created_by=actor,
     )
     payment.allocated_minor += amount_minor
-    payment.save(only=[Payment.allocated_minor])
+    _save_allocated(payment)
     events = _apply_to_order(order, amount_minor, settings)
     record_audit(
         payment.tenant_id,
@@ -103,7 +108,7 @@ def release(
             created_by=allocation.created_by,
         )
     payment.allocated_minor -= amount_minor
-    payment.save(only=[Payment.allocated_minor])
+    _save_allocated(payment)
     events = _apply_to_order(order, -amount_minor, settings)
     record_audit(
         payment.tenant_id,

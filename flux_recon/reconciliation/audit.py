@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from ..models import AuditEntry
+from ..models.prepared import PreparedInsert
+
+_insert = PreparedInsert(AuditEntry)
 
 
 def record_audit(tenant_id: str, actor: str, action: str, object_type: str, object_id, details=None) -> None:
-    AuditEntry.create(
+    _insert(
         tenant=tenant_id, actor=actor, action=action, object_type=object_type, object_id=str(object_id), details=details
     )

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from ..hookspecs import hookimpl
 from ..models import SalesOrder, reference_key
+from ..models.prepared import Param, Prepared
 from ..money import to_minor
 from ..providers import PaymentNotice
 from .settings import ReconciliationSettings
@@ -27,6 +28,33 @@ def first_by_id(*lookups) -> list[SalesOrder]:
     for lookup in lookups[1:]:
         query = query | lookup
     return list(query.order_by(SalesOrder.id).limit(MAX_CANDIDATES))
+
+
+def _by_reference(count: int) -> Prepared:
+    """The orders whose reference or payment reference is one of ``count`` keys (prepared
+    once per count: a notice carries one reference or a few)."""
+    prepared = _BY_REFERENCE.get(count)
+    if prepared is None:
+
+        def build():
+            in_tenant = SalesOrder.tenant == Param("tenant")
+            keys = [Param(f"key{n}") for n in range(count)]
+            return (
+                (
+                    SalesOrder.select().where(in_tenant & SalesOrder.reference_key.in_(keys))
+                    | SalesOrder.select().where(in_tenant & SalesOrder.payment_reference_key.in_(keys))
+                )
+                .order_by(SalesOrder.id)
+                .limit(MAX_CANDIDATES)
+            )
+
+        prepared = _BY_REFERENCE[count] = Prepared(build)
+    return prepared
+
+
+_BY_REFERENCE: dict[int, Prepared] = {}
+# More distinct references than this in one notice are looked up unprepared.
+PREPARED_REFERENCES = 8
 
 
 class Matcher:
@@ -56,12 +84,16 @@ class ReferenceMatcher(Matcher):
         keys = list(dict.fromkeys(key for key in map(reference_key, notice.references) if key))
         if not keys:
             return []
-        in_tenant = SalesOrder.tenant == tenant_id
         # One query for all references (then best first below), each column on its index.
-        orders = first_by_id(
-            SalesOrder.select().where(in_tenant & SalesOrder.reference_key.in_(keys)),
-            SalesOrder.select().where(in_tenant & SalesOrder.payment_reference_key.in_(keys)),
-        )
+        if len(keys) <= PREPARED_REFERENCES:
+            values = {f"key{n}": key for n, key in enumerate(keys)}
+            orders = _by_reference(len(keys)).rows(tenant=tenant_id, **values)
+        else:
+            in_tenant = SalesOrder.tenant == tenant_id
+            orders = first_by_id(
+                SalesOrder.select().where(in_tenant & SalesOrder.reference_key.in_(keys)),
+                SalesOrder.select().where(in_tenant & SalesOrder.payment_reference_key.in_(keys)),
+            )
         for key in keys:
             named = [o for o in orders if key in (o.reference_key, o.payment_reference_key)]
             if named:

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from ..models import Payment, Tenant, utcnow
+from ..models.prepared import PreparedInsert, PreparedUpdate
 from ..money import MoneyError, from_minor, normalize_currency, to_minor
 from ..providers import Payer, PaymentNotice
 from .events import payment_event
@@ -67,6 +68,10 @@ def tenant_settings(tenant_id: str) -> ReconciliationSettings:
 
 # The idempotency key, as the unique index declares it.
 PAYMENT_KEY = [Payment.tenant, Payment.provider, Payment.external_id]
+_insert_payment = PreparedInsert(Payment, conflict_target=PAYMENT_KEY)
+_save_reconciliation = PreparedUpdate(
+    Payment, [Payment.reconciliation, Payment.reconciliation_reason, Payment.candidates, Payment.updated_at]
+)
 
 
 def insert_payment(tenant_id, provider, notice: PaymentNotice, amount_minor: int, integration_id) -> Payment | None:
@@ -76,19 +81,9 @@ def insert_payment(tenant_id, provider, notice: PaymentNotice, amount_minor: int
     transaction usable, in one statement (no savepoint around it). The unique index
     settles concurrent duplicates: the second insert waits for the first, then does nothing.
     """
-    payment = Payment(tenant=tenant_id, integration=integration_id, provider=provider, **_fields(notice, amount_minor))
-    inserted = list(
-        Payment.insert(payment.__data__)
-        .on_conflict(conflict_target=PAYMENT_KEY, action="NOTHING")
-        .returning(Payment.id)
-        .tuples()
-        .execute()
+    return _insert_payment(
+        tenant=tenant_id, integration=integration_id, provider=provider, **_fields(notice, amount_minor)
     )
-    if not inserted:
-        return None
-    payment.id = inserted[0][0]
-    payment._dirty.clear()
-    return payment
 
 
 def find_payment(tenant_id, provider, external_id) -> Payment:
@@ -102,7 +97,7 @@ def settle(payment: Payment, state: str, reason: str) -> list[dict]:
     payment.reconciliation = state
     payment.reconciliation_reason = reason
     payment.updated_at = utcnow()
-    payment.save(only=[Payment.reconciliation, Payment.reconciliation_reason, Payment.candidates, Payment.updated_at])
+    _save_reconciliation(payment)
     if state in ("unmatched", "ambiguous") and payment.kind == "payment":
         return [payment_event("payment.unmatched", payment)]
     return []

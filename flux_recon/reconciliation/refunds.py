@@ -12,11 +12,26 @@ from __future__ import annotations
 import dataclasses
 
 from ..models import Payment, utcnow
+from ..models.prepared import Param, Prepared
 from ..providers import NoticeKind, PaymentNotice
 from .allocation import lock_payment, release_amount
 from .audit import record_audit
 from .events import payment_event
 from .records import Outcome, find_payment, insert_payment, settle
+
+# Refunds waiting for this payment: looked up for every payment recorded.
+_orphans = Prepared(
+    lambda: (
+        Payment.select()
+        .where(
+            (Payment.tenant == Param("tenant"))
+            & (Payment.provider == Param("provider"))
+            & (Payment.parent_external_id == Param("parent"))
+            & (Payment.reconciliation == "orphan")
+        )
+        .order_by(Payment.id)
+    )
+)
 
 
 def record(tenant_id, provider, notice: PaymentNotice, amount_minor, integration_id, actor, settings) -> Outcome:
@@ -136,13 +151,8 @@ def _take_back(parent: Payment, amount_minor: int, kind: str, reason: str, actor
 
 def adopt_orphans(payment: Payment, actor: str, settings) -> list[dict]:
     """Apply refunds that arrived before this payment did."""
-    orphans = Payment.select().where(
-        (Payment.tenant == payment.tenant_id)
-        & (Payment.provider == payment.provider)
-        & (Payment.parent_external_id == payment.external_id)
-        & (Payment.reconciliation == "orphan")
-    )
+    orphans = _orphans.rows(tenant=payment.tenant_id, provider=payment.provider, parent=payment.external_id)
     events: list[dict] = []
-    for orphan in orphans.order_by(Payment.id):
+    for orphan in orphans:
         events += apply(orphan, payment, actor, settings)
     return events

@@ -16,8 +16,22 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from ..models import AllowedNetwork, Credential, Integration, Tenant, utcnow
+from ..models.prepared import Param, Prepared
 from ..providers import AuthContext, CredentialValue
 from ..providers.auth import IPNetwork
+
+_by_url = Prepared(
+    lambda: (
+        Integration.select(Integration, Tenant.id, Tenant.settings)
+        .join(Tenant)
+        .where(
+            (Integration.token == Param("token"))
+            & (Integration.provider == Param("provider"))
+            & Integration.disabled_at.is_null()
+        )
+        .limit(1)
+    )
+)
 
 
 def find_integration(provider: str, token: str) -> Integration | None:
@@ -25,12 +39,7 @@ def find_integration(provider: str, token: str) -> Integration | None:
 
     Its tenant's reconciliation settings come in the same query (``integration.tenant.settings``).
     """
-    return (
-        Integration.select(Integration, Tenant.id, Tenant.settings)
-        .join(Tenant)
-        .where((Integration.token == token) & (Integration.provider == provider) & Integration.disabled_at.is_null())
-        .first()
-    )
+    return _by_url.first(token=token, provider=provider)
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,13 @@ import datetime as dt
 
 from ..extensions.observability import WEBHOOKS
 from ..models import WebhookEvent, utcnow
+from ..models.prepared import PreparedInsert
 
 # Headers worth keeping for an audit; signature-bearing ones are redacted (see redact()).
 KEPT_HEADERS = ("Content-Type", "Content-Length", "User-Agent", "X-Forwarded-For", "X-Request-Id")
+
+
+_insert = PreparedInsert(WebhookEvent)
 
 
 def redact(value: str) -> str:
@@ -42,7 +46,7 @@ def record(
 ) -> WebhookEvent:
     body = body or b""
     WEBHOOKS.labels(integration.provider, verdict).inc()
-    return WebhookEvent.create(
+    return _insert(
         tenant=integration.tenant_id,
         integration=integration.id,
         provider=integration.provider,
