@@ -303,14 +303,8 @@ class Worker:
         counts = {"succeeded": 0, "pending": 0, "failed": 0}
         last_log = time.monotonic()
         while not stop.is_set():
-            busy: dict[int, int] = {}
-            for job in inflight.values():
-                busy[job.delivery.subscription_id] = busy.get(job.delivery.subscription_id, 0) + 1
-            with self._transaction():
-                states = self._record_all(finished)
-                jobs = self._claim(self.concurrency - len(inflight), busy, self.per_subscription)
+            states, jobs = self._turn(finished, list(inflight.values()))
             finished = []
-            self._count(states)
             for state in states:
                 counts[state] += 1
             for job in jobs:
@@ -332,6 +326,21 @@ class Worker:
         for state in self.record_all(finished):
             counts[state] += 1
         self._log(counts, last_log)
+
+    def _turn(self, finished: list[Outcome], inflight: list[Job]) -> tuple[list[str], list[Job]]:
+        """Record ``finished`` and claim jobs for the free slots, in one transaction (none
+        at all when there is nothing to record and no slot is free)."""
+        free = self.concurrency - len(inflight)
+        if not finished and free <= 0:
+            return [], []
+        busy: dict[int, int] = {}
+        for job in inflight:
+            busy[job.delivery.subscription_id] = busy.get(job.delivery.subscription_id, 0) + 1
+        with self._transaction():
+            states = self._record_all(finished)
+            jobs = self._claim(free, busy, self.per_subscription)
+        self._count(states)
+        return states, jobs
 
     def _log(self, counts: dict[str, int], since: float) -> float:
         handled = sum(counts.values())
