@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from .common import backends, fresh_database, rss_kib, run_wrk, say, service_env, start_gunicorn, table
-from .ingest import LUA, SERVICE_SETTINGS, count_results, prepare
+from .ingest import LUA, SERVICE_SETTINGS, count_results, prepare, refresh_statistics, warm_up
 
 
 def sampled_load(server, path: str, webhooks, count: int, args, *, answered) -> list[tuple[int, int]]:
@@ -61,7 +61,7 @@ def service_answered(url: str) -> int:
 def run_backend(backend: str, args, workdir: Path) -> dict:
     url = fresh_database(backend, workdir)
     say(f"\n[{backend}] preparing {args.memory_webhooks} orders and signed webhooks...")
-    webhooks = prepare(url, workdir, args.memory_webhooks + args.memory_webhooks // 20 + 100, warmup=1)
+    webhooks = prepare(url, workdir, args.memory_webhooks + args.memory_webhooks // 20 + 100)
 
     bare = start_gunicorn("bench.bare_app:app", service_env(), workdir, workers=1, name="bare")
     try:
@@ -75,6 +75,10 @@ def run_backend(backend: str, args, workdir: Path) -> dict:
     service = start_gunicorn("wsgi:app", service_env(url, **SERVICE_SETTINGS), workdir, workers=1, name="flux")
     try:
         start = service.worker_rss_kib()[0]
+        # Some payments first, then fresh statistics (see refresh_statistics); these
+        # webhooks count towards the total.
+        warm_up(service, webhooks.path, webhooks, args)
+        refresh_statistics(url)
         answered = partial(service_answered, url)
         samples = [(0, start)] + sampled_load(service, webhooks.path, webhooks, count, args, answered=answered)
     finally:

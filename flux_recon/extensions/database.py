@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -14,7 +15,7 @@ from flask import request
 from playhouse import db_url
 from playhouse.flask_utils import FlaskDB
 from playhouse.migrations import Runner
-from playhouse.pool import PooledSqliteDatabase
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 from ..models import db
 
@@ -39,8 +40,9 @@ def open_database(url: str, *, max_connections: int = 20, sqlite_synchronous: st
     """Open the database a URL names: ``sqlite:///path`` or ``postgresql://...`` (pooled)."""
     scheme = urlparse(url).scheme
     if scheme in ("postgres", "postgresql"):
-        url = "postgresql+pool" + url[len(scheme) :]
-        return db_url.connect(url, max_connections=max_connections, stale_timeout=300, timeout=10, connect_timeout=5)
+        return RecentlyUsedPostgresqlDatabase(
+            **db_url.parse(url), max_connections=max_connections, stale_timeout=300, timeout=10, connect_timeout=5
+        )
     if scheme == "sqlite":
         path = urlparse(url).path[1:]
         if not path or path == ":memory:":
@@ -97,6 +99,34 @@ class WriterQueue:
             self._held.value = False
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             self._mutex.release()
+
+
+class RecentlyUsedPostgresqlDatabase(PooledPostgresqlDatabase):
+    """Pooled PostgreSQL that trusts a connection handed back moments ago.
+
+    The pool proves each connection alive with a ``SELECT 1`` round trip when it is taken
+    out: 10 % of a worker's time per webhook under load. A connection checked in less than
+    ``TRUST_SECONDS`` ago, and idle, is taken without it. If the server went away in that
+    second, the request using it fails with 503 (the provider retries), and the broken
+    connection is dropped from the pool.
+    """
+
+    TRUST_SECONDS = 1.0
+
+    def _close(self, conn, close_conn=False):
+        conn._flux_checked_in = time.monotonic()
+        super()._close(conn, close_conn)
+
+    def _is_closed(self, conn):
+        checked_in = getattr(conn, "_flux_checked_in", None)
+        if (
+            not conn.closed
+            and checked_in is not None
+            and time.monotonic() - checked_in < self.TRUST_SECONDS
+            and self._adapter.txn_status(conn) == self._adapter.txn_idle
+        ):
+            return False
+        return super()._is_closed(conn)
 
 
 class QueuedSqliteDatabase(PooledSqliteDatabase):

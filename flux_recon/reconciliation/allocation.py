@@ -7,13 +7,15 @@ Every function here runs inside the caller's write transaction and locks the ord
 from __future__ import annotations
 
 from ..models import Allocation, Payment, SalesOrder, utcnow
-from ..models.prepared import PreparedInsert, PreparedUpdate
+from ..models.prepared import Param, Prepared, PreparedInsert, PreparedUpdate
 from ..models.transactions import is_sqlite, locked
 from .audit import record_audit
 from .events import order_event
 from .order_state import derive_status
 from .settings import ReconciliationSettings
 
+# Rendered per kind of database: FOR UPDATE only where there are row locks.
+_locked_order = Prepared(lambda: locked(SalesOrder.select().where(SalesOrder.id == Param("id"))))
 _insert_allocation = PreparedInsert(Allocation)
 _save_allocated = PreparedUpdate(Payment, [Payment.allocated_minor])
 _save_paid = PreparedUpdate(SalesOrder, [SalesOrder.amount_paid_minor, SalesOrder.status, SalesOrder.updated_at])
@@ -26,7 +28,10 @@ def lock_order(order_id: int, *, read: SalesOrder | None = None) -> SalesOrder:
     without reading it again."""
     if read is not None and is_sqlite():
         return read
-    return locked(SalesOrder.select().where(SalesOrder.id == order_id)).get()
+    order = _locked_order.first(id=order_id)
+    if order is None:
+        raise SalesOrder.DoesNotExist(f"order {order_id} does not exist")
+    return order
 
 
 def lock_payment(payment_id: int) -> Payment:
