@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
+from flask.sessions import SessionInterface
 
 from .exact_json import loads_exact
 from .hookspecs import hookimpl
@@ -77,6 +78,17 @@ class ExactJSONProvider(DefaultJSONProvider):
         return loads_exact(s)
 
 
+class NoSessions(SessionInterface):
+    """No cookie sessions: every caller authenticates per request (API key, webhook
+    signature). Flask's default would build a cookie signer for every request."""
+
+    def open_session(self, app, request):
+        return None  # Flask then uses its null session
+
+    def save_session(self, app, session, response):
+        pass
+
+
 def create_app(test_config: dict | None = None, *, plugins: list | None = None) -> Flask:
     """Build the app: settings, database, plugins (entry points, or exactly ``plugins``),
     providers, engine, REST API and webhook endpoint."""
@@ -94,6 +106,7 @@ def create_app(test_config: dict | None = None, *, plugins: list | None = None) 
 
     app = Flask(__name__, instance_relative_config=True)
     app.json = ExactJSONProvider(app)
+    app.session_interface = NoSessions()
     load_settings(app, test_config)
 
     database.init_app(app)
