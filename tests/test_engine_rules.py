@@ -94,6 +94,19 @@ def test_the_best_reference_decides_before_weaker_ones(engine):
     assert outcome.payment.candidates == [first.id]
 
 
+@pytest.mark.parametrize("decoys", [0, 6, 7, 12])  # 2 to 14 keys: prepared up to 8, a plain query beyond
+def test_any_number_of_references_finds_the_order_the_best_one_names(engine, decoys):
+    tenant = new_tenant()
+    wanted = make_order(tenant, "INV-2", payment_reference="PAY-9")
+    make_order(tenant, "INV-1")
+    other = make_order(tenant, "INV-OTHER")  # named by no reference of the notice
+    references = [f"NOPE-{n}" for n in range(decoys)] + ["pay-9 ", "INV-1"]
+    outcome = record(engine, tenant, notice("T1", "100.00", *references))
+    assert outcome.reconciliation == "matched"
+    assert outcome.payment.candidates == [wanted.id]
+    assert order_state(other.id) == ("open", 0)
+
+
 def test_an_external_id_too_long_to_store_is_refused(engine):
     tenant = new_tenant()
     with pytest.raises(InvalidNotice, match="longer than"):

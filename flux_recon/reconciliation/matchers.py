@@ -17,7 +17,7 @@ MAX_CANDIDATES = 20
 OPEN_STATUSES = ("open", "partially_paid")
 
 
-def first_by_id(*lookups) -> list[SalesOrder]:
+def union_by_id(*lookups):
     """The union of indexed lookups, lowest ids first, at most MAX_CANDIDATES.
 
     An OR across columns that each have their own index (``reference_key = ? OR
@@ -27,34 +27,25 @@ def first_by_id(*lookups) -> list[SalesOrder]:
     query = lookups[0]
     for lookup in lookups[1:]:
         query = query | lookup
-    return list(query.order_by(SalesOrder.id).limit(MAX_CANDIDATES))
+    return query.order_by(SalesOrder.id).limit(MAX_CANDIDATES)
 
 
-def _by_reference(count: int) -> Prepared:
-    """The orders whose reference or payment reference is one of ``count`` keys (prepared
-    once per count: a notice carries one reference or a few)."""
-    prepared = _BY_REFERENCE.get(count)
-    if prepared is None:
-
-        def build():
-            in_tenant = SalesOrder.tenant == Param("tenant")
-            keys = [Param(f"key{n}") for n in range(count)]
-            return (
-                (
-                    SalesOrder.select().where(in_tenant & SalesOrder.reference_key.in_(keys))
-                    | SalesOrder.select().where(in_tenant & SalesOrder.payment_reference_key.in_(keys))
-                )
-                .order_by(SalesOrder.id)
-                .limit(MAX_CANDIDATES)
-            )
-
-        prepared = _BY_REFERENCE[count] = Prepared(build)
-    return prepared
+def _named_by(tenant, keys):
+    """Orders whose reference or payment reference is one of ``keys``, each column on its index."""
+    in_tenant = SalesOrder.tenant == tenant
+    return union_by_id(
+        SalesOrder.select().where(in_tenant & SalesOrder.reference_key.in_(keys)),
+        SalesOrder.select().where(in_tenant & SalesOrder.payment_reference_key.in_(keys)),
+    )
 
 
-_BY_REFERENCE: dict[int, Prepared] = {}
-# More distinct references than this in one notice are looked up unprepared.
+# The lookup prepared once per number of keys (a notice carries one reference or a few);
+# more distinct references than PREPARED_REFERENCES are looked up unprepared.
 PREPARED_REFERENCES = 8
+_NAMED_BY = {
+    count: Prepared(lambda count=count: _named_by(Param("tenant"), [Param(f"key{n}") for n in range(count)]))
+    for count in range(1, PREPARED_REFERENCES + 1)
+}
 
 
 class Matcher:
@@ -84,16 +75,11 @@ class ReferenceMatcher(Matcher):
         keys = list(dict.fromkeys(key for key in map(reference_key, notice.references) if key))
         if not keys:
             return []
-        # One query for all references (then best first below), each column on its index.
+        # One query for all references (then best first below).
         if len(keys) <= PREPARED_REFERENCES:
-            values = {f"key{n}": key for n, key in enumerate(keys)}
-            orders = _by_reference(len(keys)).rows(tenant=tenant_id, **values)
+            orders = _NAMED_BY[len(keys)].rows(tenant=tenant_id, **{f"key{n}": key for n, key in enumerate(keys)})
         else:
-            in_tenant = SalesOrder.tenant == tenant_id
-            orders = first_by_id(
-                SalesOrder.select().where(in_tenant & SalesOrder.reference_key.in_(keys)),
-                SalesOrder.select().where(in_tenant & SalesOrder.payment_reference_key.in_(keys)),
-            )
+            orders = list(_named_by(tenant_id, keys))
         for key in keys:
             named = [o for o in orders if key in (o.reference_key, o.payment_reference_key)]
             if named:
@@ -155,7 +141,7 @@ class AmountCustomerMatcher(Matcher):
             & (SalesOrder.created_at >= notice.occurred_at - settings.customer_window)
             & (SalesOrder.created_at <= notice.occurred_at)
         )
-        return first_by_id(*(SalesOrder.select().where(due & who) for who in same_customer))
+        return list(union_by_id(*(SalesOrder.select().where(due & who) for who in same_customer)))
 
 
 @hookimpl
