@@ -54,8 +54,15 @@ def bare_answered(server) -> int:
         return json.loads(answer.read())["answered"]
 
 
+# The sampler thread and the load's stop check both count; each count binds the models
+# to a database of its own and closes it afterwards, so two at once would close each
+# other's connection mid-query.
+_COUNTING = threading.Lock()
+
+
 def service_answered(url: str) -> int:
-    return sum(count_results(url)["inbox"].values())
+    with _COUNTING:
+        return sum(count_results(url)["inbox"].values())
 
 
 def run_backend(backend: str, args, workdir: Path) -> dict:
