@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -102,13 +103,7 @@ class VirtualAccountMatcher(Matcher):
         account = (notice.destination_account or "").strip()
         if not account:
             return []
-        query = (
-            SalesOrder.select()
-            .where((SalesOrder.tenant == tenant_id) & (SalesOrder.virtual_account == account))
-            .order_by(SalesOrder.id)
-            .limit(MAX_CANDIDATES)
-        )
-        orders = list(query)
+        orders = _ON_ACCOUNT.rows(tenant=tenant_id, account=account)
         still_open = [order for order in orders if order.status in OPEN_STATUSES]
         return still_open or orders
 
@@ -123,25 +118,53 @@ class AmountCustomerMatcher(Matcher):
 
     def candidates(self, tenant_id, notice, settings):
         payer = notice.payer
-        same_customer = []
-        if payer.customer_id:
-            same_customer.append(SalesOrder.customer_id == payer.customer_id.strip())
-        if payer.email:
-            same_customer.append(SalesOrder.customer_email == payer.email.strip().lower())
-        if payer.phone:
-            same_customer.append(SalesOrder.customer_phone == payer.phone.strip())
-        if not same_customer:
+        known = {
+            "customer_id": payer.customer_id and payer.customer_id.strip(),
+            "customer_email": payer.email and payer.email.strip().lower(),
+            "customer_phone": payer.phone and payer.phone.strip(),
+        }
+        known = {column: value for column, value in known.items() if value}
+        if not known:
             return []
-        amount_minor = to_minor(notice.amount, notice.currency)
-        due = (
-            (SalesOrder.tenant == tenant_id)
-            & SalesOrder.status.in_(OPEN_STATUSES)
-            & (SalesOrder.currency == notice.currency)
-            & ((SalesOrder.amount_minor - SalesOrder.amount_paid_minor) == amount_minor)
-            & (SalesOrder.created_at >= notice.occurred_at - settings.customer_window)
-            & (SalesOrder.created_at <= notice.occurred_at)
+        return _DUE_FROM_CUSTOMER[tuple(known)].rows(
+            tenant=tenant_id,
+            currency=notice.currency,
+            amount_minor=to_minor(notice.amount, notice.currency),
+            since=notice.occurred_at - settings.customer_window,
+            until=notice.occurred_at,
+            **known,
         )
-        return list(union_by_id(*(SalesOrder.select().where(due & who) for who in same_customer)))
+
+
+def _due_from_customer(columns: tuple[str, ...]):
+    """Open orders in the currency whose outstanding amount is the payment's, created in the
+    window, of the customer named by any of ``columns``: one indexed lookup per column."""
+    due = (
+        (SalesOrder.tenant == Param("tenant"))
+        & SalesOrder.status.in_(OPEN_STATUSES)
+        & (SalesOrder.currency == Param("currency"))
+        & ((SalesOrder.amount_minor - SalesOrder.amount_paid_minor) == Param("amount_minor"))
+        & (SalesOrder.created_at >= Param("since"))
+        & (SalesOrder.created_at <= Param("until"))
+    )
+    lookups = [SalesOrder.select().where(due & (getattr(SalesOrder, c) == Param(c))) for c in columns]
+    return union_by_id(*lookups)
+
+
+_ON_ACCOUNT = Prepared(
+    lambda: (
+        SalesOrder.select()
+        .where((SalesOrder.tenant == Param("tenant")) & (SalesOrder.virtual_account == Param("account")))
+        .order_by(SalesOrder.id)
+        .limit(MAX_CANDIDATES)
+    )
+)
+# Prepared for each combination of customer fields a payer may carry (in this order).
+_DUE_FROM_CUSTOMER = {
+    columns: Prepared(lambda columns=columns: _due_from_customer(columns))
+    for size in (1, 2, 3)
+    for columns in itertools.combinations(("customer_id", "customer_email", "customer_phone"), size)
+}
 
 
 @hookimpl
