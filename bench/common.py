@@ -51,9 +51,11 @@ def ensure_wrk() -> str:
     return shutil.which("wrk") or sys.exit("wrk could not be installed")
 
 
-def default_workers() -> int:
-    """What config/gunicorn.conf.py starts when FLUX_RECON_WORKERS is unset."""
-    return (os.cpu_count() or 1) * 2 + 1
+def default_workers(backend: str) -> int:
+    """What config/gunicorn.conf.py starts on this backend when FLUX_RECON_WORKERS is unset."""
+    from flux_recon.settings import default_workers as configured_default
+
+    return configured_default("sqlite://" if backend == "sqlite" else "postgresql://", os.cpu_count() or 1)
 
 
 def free_port() -> int:

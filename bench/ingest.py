@@ -8,6 +8,7 @@ database is counted: every webhook must have been accepted and matched, every or
 
 from __future__ import annotations
 
+import argparse
 import base64
 import datetime as dt
 import hashlib
@@ -239,15 +240,16 @@ def check(run: dict, args) -> list[str]:
 
 
 def main(args) -> list[str]:
-    args.workers = args.workers or default_workers()
     say(
-        f"== ingest: wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s, gunicorn "
-        f"{args.workers} sync workers x {args.threads} threads, rate limits off =="
+        f"== ingest: wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s, "
+        f"{args.threads} thread(s) per gunicorn worker, rate limits off =="
     )
     summary = []
     for backend in backends(args.backend):
+        workers = args.workers or default_workers(backend)
+        say(f"\n[{backend}] gunicorn with {workers} sync workers, for both servers")
         with tempfile.TemporaryDirectory(prefix="flux-bench-") as tmp:
-            run = run_backend(backend, args, Path(tmp))
+            run = run_backend(backend, argparse.Namespace(**{**vars(args), "workers": workers}), Path(tmp))
         base, svc = run["baseline"], run["service"]
         rows = [
             ["bare Flask", f"{base.rps:.0f}", f"{base.p50_ms:.1f}", f"{base.p99_ms:.1f}", base.errors, base.requests],

@@ -9,10 +9,15 @@ import re
 
 from gunicorn.glogging import Logger
 
+from flux_recon.settings import configured, default_workers
+
 bind = os.environ.get("FLUX_RECON_BIND", "127.0.0.1:8000")
 # Sync workers: each request is short and CPU-bound. FLUX_RECON_THREADS > 1 switches to
 # threaded workers (gthread, with keep-alive); see docs/performance.md for what to use.
-workers = int(os.environ.get("FLUX_RECON_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+# Default: 2 x cores + 1 on PostgreSQL, as many as cores (at least 2) on SQLite.
+workers = int(
+    os.environ.get("FLUX_RECON_WORKERS") or default_workers(configured("DATABASE_URL"), multiprocessing.cpu_count())
+)
 threads = int(os.environ.get("FLUX_RECON_THREADS", 1))
 worker_class = "gthread" if threads > 1 else "sync"
 # Providers give up (and retry, doubling load) after a few seconds: never hold one longer.

@@ -83,5 +83,6 @@ API_TITLE = "flux-recon"
 
 # --- gunicorn -------------------------------------------------------------------------------
 # Server settings live in config/gunicorn.conf.py and read these environment variables:
-# FLUX_RECON_BIND (127.0.0.1:8000), FLUX_RECON_WORKERS (2 x cores + 1), FLUX_RECON_TIMEOUT (30),
+# FLUX_RECON_BIND (127.0.0.1:8000), FLUX_RECON_WORKERS (2 x cores + 1 on PostgreSQL; on SQLite as
+# many as cores, at least 2), FLUX_RECON_TIMEOUT (30),
 # FLUX_RECON_ACCESS_LOG ("-" = stdout), FLUX_RECON_LOG_LEVEL (info).

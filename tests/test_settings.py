@@ -1,11 +1,12 @@
 """Settings precedence: defaults, then the FLUX_RECON_SETTINGS file, then FLUX_RECON_* env."""
 
+import multiprocessing
 import runpy
 from pathlib import Path
 
 from flask import Flask
 
-from flux_recon.settings import DefaultConfig, load_settings
+from flux_recon.settings import DefaultConfig, default_workers, load_settings
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "settings.example.py"
 
@@ -48,3 +49,35 @@ def test_settings_example_names_every_default_setting_with_its_default():
     assert not missing, f"settings.example.py does not document {sorted(missing)}"
     for key in set(defaults) & set(example):
         assert example[key] == defaults[key], key
+
+
+GUNICORN_CONFIG = Path(__file__).resolve().parent.parent / "config" / "gunicorn.conf.py"
+
+
+def gunicorn_workers(monkeypatch, tmp_path, settings_file=None, **env) -> int:
+    for name in ("FLUX_RECON_WORKERS", "FLUX_RECON_DATABASE_URL", "FLUX_RECON_SETTINGS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    if settings_file is not None:
+        path = tmp_path / "settings.py"
+        path.write_text(settings_file)
+        monkeypatch.setenv("FLUX_RECON_SETTINGS", str(path))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return runpy.run_path(str(GUNICORN_CONFIG))["workers"]
+
+
+def test_gunicorn_workers_follow_the_database_the_app_will_use(monkeypatch, tmp_path):
+    cores = multiprocessing.cpu_count()
+    # SQLite (the default): as many workers as cores, at least 2; PostgreSQL: 2 x cores + 1.
+    assert gunicorn_workers(monkeypatch, tmp_path) == max(2, cores)
+    assert gunicorn_workers(monkeypatch, tmp_path, FLUX_RECON_DATABASE_URL="sqlite:////x/db.sqlite3") == max(2, cores)
+    assert gunicorn_workers(monkeypatch, tmp_path, FLUX_RECON_DATABASE_URL="postgresql://u@h/db") == 2 * cores + 1
+    from_file = 'DATABASE_URL = "postgresql://u@h/db"\n'
+    assert gunicorn_workers(monkeypatch, tmp_path, settings_file=from_file) == 2 * cores + 1
+    assert gunicorn_workers(monkeypatch, tmp_path, settings_file=from_file, FLUX_RECON_WORKERS="7") == 7
+
+
+def test_default_workers_per_core_count():
+    assert [default_workers(None, n) for n in (1, 2, 4)] == [2, 2, 4]
+    assert [default_workers("postgresql://u@h/db", n) for n in (1, 2, 4)] == [3, 5, 9]
