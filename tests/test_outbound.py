@@ -238,12 +238,13 @@ def test_a_claim_takes_the_longest_due_first(outbound, client, tenant, receiver,
     assert [job.delivery.id for job in worker.claim(limit=2)] == [first.id]
 
 
-def test_a_success_earlier_in_a_batch_ends_the_run_of_failures_before_a_later_failure(
+def test_a_batch_of_results_keeps_each_subscriptions_failing_streak_in_order(
     outbound, client, tenant, receiver, worker, clock, post_core
 ):
-    """Results are recorded a batch at a time, in the order they came in: a success clears
-    the subscription's failing streak, so a failure after it starts a new one and cannot
-    disable the subscription for the old streak's length."""
+    """Results are recorded a batch at a time, in the order given: a success clears the
+    subscription's failing streak, so a failure after it starts a new one (and cannot
+    disable the subscription for the old streak's length), and a success after that
+    ends the new one."""
     subscription = subscribe(client, tenant, receiver.url, events=["payment.received"])
     for n in range(2):
         post_core(core_payload(tenant["tenant_id"], transactionRef=f"T{n}"))
@@ -256,7 +257,46 @@ def test_a_success_earlier_in_a_batch_ends_the_run_of_failures_before_a_later_fa
     stored = Subscription.get_by_id(subscription["id"])
     assert stored.enabled is True
     assert stored.failing_since == clock.now
-    assert DeliveryAttempt.select().count() == 2
+
+    for n in range(2, 5):
+        post_core(core_payload(tenant["tenant_id"], transactionRef=f"T{n}"))
+    for status in (200, 500, 200):
+        receiver.answer(status)
+    outcomes = [worker.send(job) for job in worker.claim()]  # the three new ones, in turn
+    assert worker.record_all(outcomes) == ["succeeded", "pending", "succeeded"]
+    assert Subscription.get_by_id(subscription["id"]).failing_since is None
+    assert DeliveryAttempt.select().count() == 5
+
+
+def test_an_expired_lease_is_taken_before_a_backlog_of_pending_deliveries(
+    outbound, client, tenant, receiver, worker, clock, post_core
+):
+    subscription = subscribe(client, tenant, receiver.url, events=["payment.received"])
+    post_core(core_payload(tenant["tenant_id"], transactionRef="T0"))
+    (abandoned,) = worker.claim()  # a worker that then dies
+    for n in range(1, 4):
+        post_core(core_payload(tenant["tenant_id"], transactionRef=f"T{n}"))
+    clock.advance(worker.lease + dt.timedelta(seconds=1))
+    assert [job.delivery.id for job in worker.claim(limit=1)] == [abandoned.delivery.id]
+    assert len(deliveries(subscription["id"])) == 4
+
+
+def test_a_secret_that_cannot_be_decrypted_does_not_undo_the_results_recorded_with_the_claim(
+    outbound, client, tenant, receiver, worker, clock, post_core
+):
+    first = subscribe(client, tenant, receiver.url, events=["payment.received"])
+    post_core(core_payload(tenant["tenant_id"], transactionRef="T1"))
+    (job,) = worker.claim()
+    outcome = worker.send(job)
+    second = subscribe(client, tenant, receiver.url, events=["payment.received"])
+    Subscription.update(signing_key_encrypted="not a ciphertext").where(Subscription.id == second["id"]).execute()
+    post_core(core_payload(tenant["tenant_id"], transactionRef="T2"))
+    with pytest.raises(Exception):  # noqa: B017 - whatever the secret box raises
+        worker._turn([outcome], [])
+    assert Delivery.get_by_id(job.delivery.id).status == "succeeded"
+    assert DeliveryAttempt.select().count() == 1
+    # The claim committed too: its deliveries are leased, and retaken when the lease expires.
+    assert {d.status for d in deliveries(first["id"]) if d.id != job.delivery.id} == {"delivering"}
 
 
 @pytest.mark.parametrize(

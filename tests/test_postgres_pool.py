@@ -35,7 +35,7 @@ def test_a_connection_reused_at_once_skips_the_check_and_an_idle_one_is_checked(
     first = backend_pid(pool)
     pool.close()
 
-    pool.connect()  # handed back just now: reused as it is
+    pool.connect()  # the same connection again (the next test shows it is taken unchecked)
     assert backend_pid(pool) == first
     pool.close()
 

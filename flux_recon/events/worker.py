@@ -92,7 +92,7 @@ class Worker:
         )
 
     def _due_queries(self, now: dt.datetime, limit: int):
-        """Pending deliveries that are due, oldest first, then leases that have expired.
+        """Leases that have expired, then pending deliveries that are due, oldest first.
 
         Two lookups, each walking its own index (``(status, next_attempt_at)`` and the
         partial index of leased rows) and stopping at ``limit``: one ``… OR …`` sorted
@@ -110,9 +110,11 @@ class Worker:
             .order_by(Delivery.lease_until, Delivery.id)
             .limit(limit)
         )
+        # Expired leases first: they are a dead worker's deliveries, already late, and
+        # must not wait behind a backlog of pending ones.
         if is_sqlite():
-            return pending, expired
-        return tuple(query.for_update(of=Delivery, skip_locked=True) for query in (pending, expired))
+            return expired, pending
+        return tuple(query.for_update(of=Delivery, skip_locked=True) for query in (expired, pending))
 
     def claim(
         self, limit: int | None = None, busy: dict[int, int] | None = None, *, cap: int | None = None
@@ -124,9 +126,12 @@ class Worker:
         every slot from the others.
         """
         with self._transaction():
-            return self._claim(limit or self.batch_size, busy, cap)
+            rows = self._claim(limit or self.batch_size, busy, cap)
+        return [self._job(row) for row in rows]
 
-    def _claim(self, limit: int, busy: dict[int, int] | None, cap: int | None) -> list[Job]:
+    def _claim(self, limit: int, busy: dict[int, int] | None, cap: int | None) -> list[Delivery]:
+        """The claimed rows; jobs are made from them (secrets decrypted) after the commit,
+        so a secret that cannot be decrypted never undoes the claim or recorded results."""
         if limit <= 0:
             return []
         now = self.clock()
@@ -151,7 +156,7 @@ class Worker:
             Delivery.update(status="delivering", lease_until=now + self.lease).where(
                 Delivery.id.in_([row.id for row in rows])
             ).execute()
-        return [self._job(row) for row in rows]
+        return rows
 
     @contextmanager
     def _transaction(self):
@@ -204,7 +209,19 @@ class Worker:
         if not outcomes:
             return []
         now = self.clock()
-        states, attempts, recovered = [], [], set()
+        if not is_sqlite():
+            # Results change their subscriptions' rows in the order they came in. Lock those
+            # rows first, in id order, so that two workers recording at once wait for each
+            # other instead of deadlocking.
+            ids = sorted({outcome.job.delivery.subscription_id for outcome in outcomes})
+            list(
+                Subscription.select(Subscription.id)
+                .where(Subscription.id.in_(ids))
+                .order_by(Subscription.id)
+                .for_update()
+            )
+        states, attempts = [], []
+        cleared: set[int] = set()  # subscriptions whose failing_since this batch has cleared
         for outcome in outcomes:
             delivery, result = outcome.job.delivery, outcome.result
             error = outcome.refused or (result.error if result else None)
@@ -226,13 +243,16 @@ class Worker:
                 Delivery.last_latency_ms: result.latency_ms if result else None,
                 Delivery.response_snippet: result.snippet if result else None,
             }
-            if result is not None and result.ok and delivery.subscription_id not in recovered:
-                # A success ends its subscription's run of failures; cleared at once (not at
-                # the end of the batch), so a failure later in the batch starts a new run.
-                recovered.add(delivery.subscription_id)
+            succeeded = result is not None and result.ok
+            if succeeded and delivery.subscription_id not in cleared:
+                # A success ends its subscription's run of failures, at once: a failure later
+                # in the batch starts a new run, and a success after that ends it again.
+                cleared.add(delivery.subscription_id)
                 Subscription.update(failing_since=None).where(
                     (Subscription.id == delivery.subscription_id) & Subscription.failing_since.is_null(False)
                 ).execute()
+            elif not succeeded:
+                cleared.discard(delivery.subscription_id)
             state = self._next_state(delivery, outcome, delivery.attempts + 1, now, changes)
             changes[Delivery.status] = state
             Delivery.update(changes).where(Delivery.id == delivery.id).execute()
@@ -338,9 +358,9 @@ class Worker:
             busy[job.delivery.subscription_id] = busy.get(job.delivery.subscription_id, 0) + 1
         with self._transaction():
             states = self._record_all(finished)
-            jobs = self._claim(free, busy, self.per_subscription)
+            rows = self._claim(free, busy, self.per_subscription)
         self._count(states)
-        return states, jobs
+        return states, [self._job(row) for row in rows]
 
     def _log(self, counts: dict[str, int], since: float) -> float:
         handled = sum(counts.values())
