@@ -268,6 +268,23 @@ def test_a_batch_of_results_keeps_each_subscriptions_failing_streak_in_order(
     assert DeliveryAttempt.select().count() == 5
 
 
+def test_a_batch_across_subscriptions_answers_each_result_in_the_order_given(
+    outbound, client, tenant, receiver, worker, clock, post_core
+):
+    first = subscribe(client, tenant, receiver.url, events=["payment.received"])
+    second = subscribe(client, tenant, receiver.url, events=["payment.received"])
+    post_core(core_payload(tenant["tenant_id"]))
+    jobs = sorted(worker.claim(), key=lambda job: -job.delivery.subscription_id)  # second's first
+    receiver.answer(200)
+    receiver.answer(500)
+    outcomes = [worker.send(job) for job in jobs]
+    assert worker.record_all(outcomes) == ["succeeded", "pending"]
+    assert [d.status for d in deliveries(second["id"])] == ["succeeded"]
+    assert [d.status for d in deliveries(first["id"])] == ["pending"]
+    assert Subscription.get_by_id(first["id"]).failing_since == clock.now
+    assert Subscription.get_by_id(second["id"]).failing_since is None
+
+
 def test_an_expired_lease_is_taken_before_a_backlog_of_pending_deliveries(
     outbound, client, tenant, receiver, worker, clock, post_core
 ):

@@ -29,6 +29,7 @@ from .signing import basic_authorization, signature_headers
 log = logging.getLogger("flux_recon.worker")
 
 LOG_EVERY_SECONDS = 5
+EXPIRED_CHECK_INTERVAL = dt.timedelta(seconds=1)
 
 
 @dataclass
@@ -79,6 +80,7 @@ class Worker:
         # only itself, and a single busy subscription still gets most of the throughput.
         self.per_subscription = max(1, concurrency - max(1, concurrency // 4))
         self.rng = rng or random.Random()
+        self._expired_due = dt.datetime.min.replace(tzinfo=dt.UTC)
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="delivery")
 
     # --- claiming -------------------------------------------------------------------------
@@ -91,8 +93,9 @@ class Worker:
             .where(Subscription.enabled)
         )
 
-    def _due_queries(self, now: dt.datetime, limit: int):
-        """Leases that have expired, then pending deliveries that are due, oldest first.
+    def _due_queries(self, now: dt.datetime, limit: int, *, expired: bool = True):
+        """Leases that have expired (unless ``expired`` is false), then pending deliveries
+        that are due, oldest first.
 
         Two lookups, each walking its own index (``(status, next_attempt_at)`` and the
         partial index of leased rows) and stopping at ``limit``: one ``… OR …`` sorted
@@ -104,7 +107,7 @@ class Worker:
             .order_by(Delivery.next_attempt_at, Delivery.id)
             .limit(limit)
         )
-        expired = (
+        leased = (
             self._joined()
             .where((Delivery.status == "delivering") & (Delivery.lease_until < now))
             .order_by(Delivery.lease_until, Delivery.id)
@@ -112,9 +115,10 @@ class Worker:
         )
         # Expired leases first: they are a dead worker's deliveries, already late, and
         # must not wait behind a backlog of pending ones.
+        queries = (leased, pending) if expired else (pending,)
         if is_sqlite():
-            return expired, pending
-        return tuple(query.for_update(of=Delivery, skip_locked=True) for query in (expired, pending))
+            return queries
+        return tuple(query.for_update(of=Delivery, skip_locked=True) for query in queries)
 
     def claim(
         self, limit: int | None = None, busy: dict[int, int] | None = None, *, cap: int | None = None
@@ -137,14 +141,19 @@ class Worker:
         now = self.clock()
         taken = dict(busy or {})
         rows = []
-        if not is_sqlite():
-            # Read the rows in index order and stop at the limit. After a burst, before
-            # autovacuum's ANALYZE, PostgreSQL believes few deliveries are pending and
-            # would fetch and sort the whole backlog on every claim instead.
-            db.execute_sql("SET LOCAL enable_sort TO off")
+        # Expired leases are looked for at most once a second while none turn up: a dead
+        # worker's deliveries are retaken within a second of their lease running out,
+        # without a second lookup on every claim.
+        look_for_expired = now >= self._expired_due
         # Read past the cap's skipped rows: a subscription at its cap may own the oldest.
-        for query in self._due_queries(now, limit * 4 if cap else limit):
-            for row in query:
+        read = limit * 4 if cap else limit
+        for query in self._due_queries(now, read, expired=look_for_expired):
+            found = list(query)
+            if look_for_expired:  # that was the lookup of expired leases
+                look_for_expired = False
+                if len(found) < read:
+                    self._expired_due = now + EXPIRED_CHECK_INTERVAL
+            for row in found:
                 if len(rows) == limit:
                     break
                 if cap is None or taken.get(row.subscription_id, 0) < cap:
@@ -170,7 +179,13 @@ class Worker:
         """
         with write_transaction():
             if not is_sqlite():
-                db.execute_sql("SET LOCAL synchronous_commit TO OFF")
+                # One statement for both settings, for this transaction only. enable_sort:
+                # claims read rows in index order and stop at their limit; after a burst,
+                # before autovacuum's ANALYZE, PostgreSQL believes few deliveries are
+                # pending and would fetch and sort the whole backlog on every claim.
+                db.execute_sql(
+                    "SELECT set_config('synchronous_commit', 'off', true), set_config('enable_sort', 'off', true)"
+                )
             yield
 
     def _job(self, row: Delivery) -> Job:
@@ -209,20 +224,14 @@ class Worker:
         if not outcomes:
             return []
         now = self.clock()
-        if not is_sqlite():
-            # Results change their subscriptions' rows in the order they came in. Lock those
-            # rows first, in id order, so that two workers recording at once wait for each
-            # other instead of deadlocking.
-            ids = sorted({outcome.job.delivery.subscription_id for outcome in outcomes})
-            list(
-                Subscription.select(Subscription.id)
-                .where(Subscription.id.in_(ids))
-                .order_by(Subscription.id)
-                .for_update()
-            )
-        states, attempts = [], []
+        attempts = []
+        states: list[str] = [""] * len(outcomes)
         cleared: set[int] = set()  # subscriptions whose failing_since this batch has cleared
-        for outcome in outcomes:
+        # By subscription, keeping each one's results in the order given: subscription rows
+        # are then changed in id order, so two workers recording at once on PostgreSQL wait
+        # for each other instead of deadlocking.
+        for index in sorted(range(len(outcomes)), key=lambda n: outcomes[n].job.delivery.subscription_id):
+            outcome = outcomes[index]
             delivery, result = outcome.job.delivery, outcome.result
             error = outcome.refused or (result.error if result else None)
             attempts.append(
@@ -256,7 +265,7 @@ class Worker:
             state = self._next_state(delivery, outcome, delivery.attempts + 1, now, changes)
             changes[Delivery.status] = state
             Delivery.update(changes).where(Delivery.id == delivery.id).execute()
-            states.append(state)
+            states[index] = state
         DeliveryAttempt.insert_many(attempts).execute()
         return states
 
