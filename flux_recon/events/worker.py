@@ -97,7 +97,7 @@ class Worker:
         """Leases that have expired (unless ``expired`` is false), then pending deliveries
         that are due, oldest first.
 
-        Two lookups, each walking its own index (``(status, next_attempt_at)`` and the
+        Two lookups, each walking its own index (``(status, next_attempt_at, id)`` and the
         partial index of leased rows) and stopping at ``limit``: one ``… OR …`` sorted
         every due delivery on each claim, which made draining a backlog quadratic.
         """
