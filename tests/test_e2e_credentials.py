@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 
 from tests.conftest import core_payload, core_signature
-from tests.live_server import BIN_DIR, CLI_TIMEOUT, REPO_ROOT, live_server, request
+from tests.live_server import create_tenant, live_server, request
 
 GRACE_SECONDS = 2
 
 
 def test_regeneration_with_and_without_grace(database_url, tmp_path):
     with live_server(database_url, tmp_path) as server:
-        created = subprocess.run(
-            [str(BIN_DIR / "flux-recon"), "tenants", "create", "--name", "Rotation", "--json"],
-            cwd=REPO_ROOT,
-            env=server.env,
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT,
-            check=True,
-        )
-        tenant = json.loads(created.stdout.strip().splitlines()[-1])
+        tenant = create_tenant(server, "Rotation")
         auth = {"Authorization": f"Bearer {tenant['api_key']}", "Content-Type": "application/json"}
 
         def api(method, path, body=None):

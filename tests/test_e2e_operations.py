@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import core_payload, core_signature
-from tests.live_server import BIN_DIR, CLI_TIMEOUT, REPO_ROOT, live_server, request
+from tests.live_server import BIN_DIR, REPO_ROOT, create_tenant, live_server, request
 from tests.receiver import start_receiver
 
 
@@ -29,16 +29,7 @@ def test_metrics_sum_workers_and_logs_hold_no_secret(database_url, tmp_path):
     try:
         settings = {"ALLOW_PRIVATE_DESTINATIONS": "true"}
         with live_server(database_url, tmp_path, workers=2, settings=settings) as server:
-            created = subprocess.run(
-                [str(BIN_DIR / "flux-recon"), "tenants", "create", "--name", "Ops", "--json"],
-                cwd=REPO_ROOT,
-                env=server.env,
-                capture_output=True,
-                text=True,
-                timeout=CLI_TIMEOUT,
-                check=True,
-            )
-            tenant = json.loads(created.stdout.strip().splitlines()[-1])
+            tenant = create_tenant(server, "Ops")
             secrets_seen.append(tenant["api_key"])
             auth = {"Authorization": f"Bearer {tenant['api_key']}", "Content-Type": "application/json"}
 

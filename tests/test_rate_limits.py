@@ -3,7 +3,6 @@ across gunicorn workers through a real Redis."""
 
 import json
 import secrets
-import subprocess
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,7 +11,8 @@ import pytest
 from flux_recon.accounts import create_tenant
 from flux_recon.models import db
 from tests.conftest import close_app, core_payload, core_signature, make_app
-from tests.live_server import BIN_DIR, CLI_TIMEOUT, REPO_ROOT, live_server, request
+from tests.live_server import create_tenant as create_tenant_by_cli
+from tests.live_server import live_server, request
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -95,17 +95,7 @@ def test_the_limit_holds_across_two_gunicorn_workers_with_redis(database_url, tm
         "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
     }
     with live_server(database_url, tmp_path, workers=2, settings=settings) as server:
-        env = server.env
-        created = subprocess.run(
-            [str(BIN_DIR / "flux-recon"), "tenants", "create", "--name", "Redis", "--json"],
-            cwd=REPO_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT,
-            check=True,
-        )
-        tenant = json.loads(created.stdout.strip().splitlines()[-1])
+        tenant = create_tenant_by_cli(server, "Redis")
         auth = {"Authorization": f"Bearer {tenant['api_key']}", "Content-Type": "application/json"}
         integration = request(server.port, "POST", "/api/v1/integrations", b'{"provider": "core"}', auth).json
         request(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
@@ -13,23 +12,14 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import POSTGRES_URL, core_payload, core_signature
-from tests.live_server import BIN_DIR, CLI_TIMEOUT, REPO_ROOT, live_server, request
+from tests.live_server import create_tenant, live_server, request
 from tests.tcp_proxy import TcpProxy
 
 COPIES = 50
 
 
 def setup_core(server, orders: int):
-    created = subprocess.run(
-        [str(BIN_DIR / "flux-recon"), "tenants", "create", "--name", "Faults", "--json"],
-        cwd=REPO_ROOT,
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT,
-        check=True,
-    )
-    tenant = json.loads(created.stdout.strip().splitlines()[-1])
+    tenant = create_tenant(server, "Faults")
     auth = {"Authorization": f"Bearer {tenant['api_key']}", "Content-Type": "application/json"}
 
     def api(method, path, body=None, port=None):

@@ -22,7 +22,7 @@ from flux_recon_fuspay.provider import FuspayProvider
 from flux_recon_monnify.provider import MonnifyProvider
 from flux_recon_opay.provider import OpayProvider
 from tests.conftest import POSTGRES_URL, core_payload
-from tests.live_server import BIN_DIR, REPO_ROOT, live_server, request
+from tests.live_server import BIN_DIR, REPO_ROOT, create_tenant, live_server, request
 from tests.receiver import start_receiver
 
 SECONDS = float(os.environ.get("FLUX_RECON_SOAK_SECONDS", "0"))
@@ -91,16 +91,7 @@ def test_soak_keeps_the_books_balanced(tmp_path):
     try:
         with live_server(url, tmp_path, workers=2, settings=settings) as server:
             env = server.env
-            created = subprocess.run(
-                [str(BIN_DIR / "flux-recon"), "tenants", "create", "--name", "Soak", "--json"],
-                cwd=REPO_ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=True,
-            )
-            tenant = json.loads(created.stdout.strip().splitlines()[-1])
+            tenant = create_tenant(server, "Soak")
             auth = {"Authorization": f"Bearer {tenant['api_key']}", "Content-Type": "application/json"}
 
             def api(method, path, body=None):

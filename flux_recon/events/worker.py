@@ -209,10 +209,6 @@ class Worker:
         return Outcome(job, result=self.sender.post(target, job.body, headers))
 
     # --- recording ------------------------------------------------------------------------
-    def record(self, outcome: Outcome) -> str:
-        """Write the attempt and the delivery's next state; returns that state."""
-        return self.record_all([outcome])[0]
-
     def record_all(self, outcomes: list[Outcome]) -> list[str]:
         """Record several results in one transaction; returns each delivery's new state."""
         with self._transaction():
