@@ -57,6 +57,19 @@ def test_reference_is_unique_per_tenant_ignoring_case(client, tenant, other_tena
     create_order(reference="INV-1", headers=other_tenant["headers"])  # another tenant may use it
 
 
+def test_a_reference_that_grows_when_case_folded_is_stored_alike_on_every_database(client, tenant, create_order):
+    # 200 characters, whose case-folded matching form is 400 (ß -> ss) and 600 (ΐ -> three).
+    create_order(reference="ß" * 150, payment_reference="ΐ" * 200)
+    found = client.get("/api/v1/orders", query_string={"reference": "SS" * 150}, headers=tenant["headers"]).json
+    assert [o["reference"] for o in found] == ["ß" * 150]
+    again = client.post(
+        "/api/v1/orders",
+        json={"reference": "ss" * 50 + "ß" * 100, "amount": "1", "currency": "NGN"},
+        headers=tenant["headers"],
+    )
+    assert again.status_code == 409, again.json
+
+
 def test_list_filters_and_paginates(client, tenant, create_order):
     for n in range(12):
         create_order(reference=f"INV-{n}", customer={"email": "bulk@example.com"} if n < 3 else {})

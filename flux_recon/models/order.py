@@ -8,10 +8,15 @@ from .base import BaseModel, UTCDateTimeField, utcnow
 from .tenant import Tenant
 
 ORDER_STATUSES = ("open", "partially_paid", "paid", "overpaid", "cancelled")
+REFERENCE_LENGTH = 200
+# Case folding turns one character into at most three (ß -> ss), so a 200-character
+# reference's key fits in 600 on every database; SQLite would store longer, PostgreSQL not.
+KEY_LENGTH = 3 * REFERENCE_LENGTH
 
 
 def reference_key(value: str | None) -> str | None:
-    """The form references are compared in: trimmed and case-folded."""
+    """The form references are compared in: trimmed and case-folded (up to three times as
+    long as the reference, hence the key columns' width)."""
     if value is None:
         return None
     value = value.strip().casefold()
@@ -20,11 +25,11 @@ def reference_key(value: str | None) -> str | None:
 
 class SalesOrder(BaseModel):
     tenant = peewee.ForeignKeyField(Tenant, backref="orders", on_delete="CASCADE")
-    reference = peewee.CharField(max_length=200)
+    reference = peewee.CharField(max_length=REFERENCE_LENGTH)
     # reference_key / payment_reference_key are the matching forms (see reference_key()).
-    reference_key = peewee.CharField(max_length=200)
-    payment_reference = peewee.CharField(max_length=200, null=True)
-    payment_reference_key = peewee.CharField(max_length=200, null=True)
+    reference_key = peewee.CharField(max_length=KEY_LENGTH)
+    payment_reference = peewee.CharField(max_length=REFERENCE_LENGTH, null=True)
+    payment_reference_key = peewee.CharField(max_length=KEY_LENGTH, null=True)
     virtual_account = peewee.CharField(max_length=64, null=True)
     amount_minor = peewee.BigIntegerField()
     currency = peewee.CharField(max_length=3)
