@@ -12,6 +12,10 @@ from ...events.sender import Sender
 from ...events.signing import basic_authorization, new_signing_key, signature_headers
 from ...models import Subscription, utcnow
 
+# Seconds a test ping may take in all (connect, send, the whole answer): it holds a web
+# worker's thread meanwhile, and a slow receiver must not hold it for long.
+TEST_DEADLINE = 5.0
+
 
 def vetted_url(url: str) -> str:
     """422 for a destination the SSRF guard refuses (checked again at every delivery)."""
@@ -68,7 +72,9 @@ def view(subscription: Subscription, signing_key: str | None = None) -> dict:
 
 
 def send_ping(subscription: Subscription) -> dict:
-    """POST a ``ping`` event now, signed and authenticated like any delivery; not stored."""
+    """POST a ``ping`` event now, signed and authenticated like any delivery; not stored.
+    A receiver that has not answered in full within TEST_DEADLINE is cut off: the answer is
+    then ``ok: false`` with the deadline in ``error``."""
     box = current_app.extensions["secret_box"]
     try:
         target = check_destination(subscription.url, allow_private=current_app.config["ALLOW_PRIVATE_DESTINATIONS"])
@@ -84,11 +90,11 @@ def send_ping(subscription: Subscription) -> dict:
         )
     sender = Sender(pool_size=1)
     try:
-        result = sender.post(target, body, headers)
+        result = sender.post(target, body, headers, deadline=TEST_DEADLINE)
     finally:
         sender.close()
     return {
-        "ok": result.ok,
+        "ok": result.ok and result.error is None,  # a 2xx answer read in full, in time
         "status_code": result.status_code,
         "latency_ms": result.latency_ms,
         "response_snippet": result.snippet,
