@@ -20,9 +20,6 @@ from .destinations import Target
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 10.0
-# The whole attempt (connect, TLS, send, wait, read the answer) ends by then, however slowly
-# the receiver trickles its bytes: the read timeout alone applies to each read.
-DEADLINE = 30.0
 SNIPPET_BYTES = 512
 # Read at most this much of an answer; a receiver sending more gets its connection closed.
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -154,156 +151,16 @@ class _Watchdog:
 _watchdog = _Watchdog()
 
 
-class _Attempt:
-    """One attempt's deadline and the socket it may cut when the deadline passes."""
-
-    __slots__ = ("deadline", "handle", "cut")
-
-    def __init__(self, deadline: float):
-        self.deadline = deadline
-        self.handle: socket.socket | None = None
-        self.cut = False
-
-
-def _shut(handle: socket.socket | None) -> None:
-    if handle is not None:
-        try:
-            handle.shutdown(socket.SHUT_RDWR)  # any read or write blocked on it returns at once
-        except OSError:
-            pass  # already closed
-
-
-class Watchdog:
-    """One thread that cuts the connection of every attempt still running at its deadline.
-
-    Attempts end in the order they started, give or take, and all have the same length, so
-    the one to watch is always the oldest still running: start, finish and the watch are
-    each O(1), whatever the number in flight.
-    """
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        self._running: OrderedDict[int, _Attempt] = OrderedDict()
-        self._cond = threading.Condition()
-        self._aborted = False
-        self._thread: threading.Thread | None = None
-        self._local = threading.local()
-
-    def start(self) -> _Attempt:
-        attempt = _Attempt(time.monotonic() + self.seconds)
-        with self._cond:
-            if self._aborted:
-                attempt.cut = True
-            else:
-                self._running[id(attempt)] = attempt
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._watch, name="delivery-deadline", daemon=True)
-                    self._thread.start()
-                elif len(self._running) == 1:
-                    self._cond.notify()
-        self._local.attempt = attempt
-        return attempt
-
-    def attach(self, handle: socket.socket) -> None:
-        """Called by the connection the current thread's attempt is using."""
-        attempt = getattr(self._local, "attempt", None)
-        if attempt is None:
-            return
-        with self._cond:
-            attempt.handle = handle
-            if attempt.cut:
-                _shut(handle)
-
-    def finish(self, attempt: _Attempt) -> bool:
-        """Stop watching ``attempt``; True when its connection was cut (the deadline passed
-        or the sender was aborted), so that connection must not be reused."""
-        self._local.attempt = None
-        with self._cond:
-            self._running.pop(id(attempt), None)
-            return attempt.cut
-
-    def abort(self) -> None:
-        """Cut every attempt now, and every later one at once (the worker is stopping)."""
-        with self._cond:
-            self._aborted = True
-            for attempt in self._running.values():
-                attempt.cut = True
-                _shut(attempt.handle)
-            self._running.clear()
-            self._cond.notify()
-
-    def _watch(self) -> None:
-        with self._cond:
-            while not self._aborted:
-                if not self._running:
-                    self._cond.wait()
-                    continue
-                key, oldest = next(iter(self._running.items()))
-                remaining = oldest.deadline - time.monotonic()
-                if remaining > 0:
-                    self._cond.wait(remaining)
-                    continue
-                del self._running[key]
-                oldest.cut = True
-                _shut(oldest.handle)
-
-
-def _watched(base: type[HTTPConnection]) -> type[HTTPConnection]:
-    """``base`` whose socket the current attempt's watchdog can cut, in any phase (connect,
-    TLS handshake, headers, body)."""
-
-    class Watched(base):
-        watchdog: Watchdog
-
-        def _new_conn(self):
-            sock = super()._new_conn()
-            # A second descriptor of the same socket, kept for the connection's life: shutting
-            # it down stops reads on the first too, even once TLS has wrapped it, and it can
-            # never name another socket later (the descriptor is ours until we close it).
-            self._handle = sock.dup()
-            self.watchdog.attach(self._handle)
-            return sock
-
-        def request(self, *args, **kwargs):
-            handle = getattr(self, "_handle", None)
-            if handle is not None and self.sock is not None:  # a kept-alive connection
-                self.watchdog.attach(handle)
-            return super().request(*args, **kwargs)
-
-        def close(self):
-            try:
-                super().close()
-            finally:
-                handle, self._handle = getattr(self, "_handle", None), None
-                if handle is not None:
-                    handle.close()
-
-    return Watched
-
-
 class Sender:
-    """Thread-safe: one connection pool per destination, reused across deliveries. Every
-    attempt ends within ``deadline`` seconds."""
+    """Thread-safe: one connection pool per destination, reused across deliveries."""
 
     def __init__(
-        self,
-        *,
-        connect_timeout: float = CONNECT_TIMEOUT,
-        read_timeout: float = READ_TIMEOUT,
-        deadline: float = DEADLINE,
-        pool_size: int = 8,
+        self, *, connect_timeout: float = CONNECT_TIMEOUT, read_timeout: float = READ_TIMEOUT, pool_size: int = 8
     ):
         self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
-        self.deadline = deadline
         self.pool_size = pool_size
         self._pools: dict[tuple, urllib3.HTTPConnectionPool] = {}
         self._lock = threading.Lock()
-        self._watchdog = Watchdog(deadline)
-        attributes = {"watchdog": self._watchdog}
-        self._connection_classes = {
-            "http": type("DeadlineHTTPConnection", (_watched(HTTPConnection),), attributes),
-            "https": type("DeadlineHTTPSConnection", (_watched(HTTPSConnection),), attributes),
-        }
 
     def _pool(self, target: Target) -> urllib3.HTTPConnectionPool:
         key = (target.scheme, target.address, target.port, target.hostname)
@@ -359,7 +216,6 @@ class Sender:
             host = f"[{target.hostname}]" + ("" if target.port == default_port else f":{target.port}")
         all_headers = {"Host": host, "User-Agent": USER_AGENT, "Content-Type": "application/json", **headers}
         started = time.monotonic()
-        attempt = self._watchdog.start()
         try:
             response = self._pool(target).urlopen(
                 "POST",
@@ -368,31 +224,19 @@ class Sender:
                 headers=all_headers,
                 retries=False,
                 redirect=False,
-                timeout=self.timeout,
+                timeout=timeout,
                 preload_content=False,
                 assert_same_host=False,
             )
         except urllib3.exceptions.HTTPError as exc:
-            if self._watchdog.finish(attempt):
-                return SendResult(None, _ms(started), error=self._cut_error())
             return SendResult(None, _ms(started), error=f"{type(exc).__name__}: {exc}"[:300])
         try:
             data = response.read(MAX_RESPONSE_BYTES + 1)
         except urllib3.exceptions.HTTPError as exc:
             response.close()
-            if self._watchdog.finish(attempt):
-                return SendResult(response.status, _ms(started), error=self._cut_error())
             return SendResult(response.status, _ms(started), error=f"reading the answer: {exc}"[:300])
-        except BaseException:
-            self._watchdog.finish(attempt)
-            raise
-        if self._watchdog.finish(attempt):
-            # Cut before the whole answer came (what was read may end early, as if the
-            # receiver had closed): a failure, retried later; the connection is not reused.
-            response.close()
-            return SendResult(response.status, _ms(started), error=self._cut_error())
-        if len(data) > MAX_RESPONSE_BYTES:
-            response.close()  # not worth reading the rest; do not reuse this connection
+        if len(data) > MAX_RESPONSE_BYTES or (attempt is not None and attempt.expired):
+            response.close()  # not worth reading the rest, or cut by the deadline: do not reuse it
         else:
             response.release_conn()
         return SendResult(
@@ -401,13 +245,6 @@ class Sender:
             snippet=data[:SNIPPET_BYTES].decode("utf-8", errors="replace"),
             retry_after=parse_retry_after(response.headers.get("Retry-After"), time.time()),
         )
-
-    def _cut_error(self) -> str:
-        return f"no complete answer within the {self.deadline:g} s deadline"
-
-    def abort(self) -> None:
-        """Cut every attempt in flight now; later ones fail at once (the caller is stopping)."""
-        self._watchdog.abort()
 
     @staticmethod
     def encode(document: dict) -> bytes:
