@@ -7,10 +7,12 @@ import hashlib
 import hmac
 import json
 import random
+import socket
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from flux_recon.events.destinations import DestinationRefused, check_destination
 from flux_recon.events.schedule import MAX_ATTEMPTS, RETRY_DELAYS
 from flux_recon.events.worker import Worker
 from flux_recon.models import Delivery, DeliveryAttempt, OutboundEvent, Subscription, db
@@ -316,6 +318,21 @@ def test_a_secret_that_cannot_be_decrypted_does_not_undo_the_results_recorded_wi
     assert {d.status for d in deliveries(first["id"]) if d.id != job.delivery.id} == {"delivering"}
 
 
+# IPv6 forms that lead to an IPv4 address that is not public, or are never routed.
+IPV6_FORMS_OF_PRIVATE_ADDRESSES = [
+    "https://[64:ff9b::a9fe:a9fe]/",  # NAT64 (well-known prefix) of 169.254.169.254
+    "https://[64:ff9b::a00:1]/",  # NAT64 of 10.0.0.1
+    "https://[64:ff9b:1::a00:1]/",  # local-use NAT64 prefix (RFC 8215)
+    "https://[2002:a9fe:a9fe::]/",  # 6to4 of 169.254.169.254
+    "https://[2002:7f00:1::1]/",  # 6to4 of 127.0.0.1
+    "https://[::7f00:1]/",  # IPv4-compatible 127.0.0.1
+    "https://[::ffff:0:a9fe:a9fe]/",  # IPv4-translated 169.254.169.254
+    "https://[fec0::1]/",  # site-local
+    "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",  # Teredo
+]
+UNREADABLE_URLS = ["https://[::1", "https://[zz]/", "https://[::1]:99999/"]
+
+
 @pytest.mark.parametrize(
     "url",
     [
@@ -325,6 +342,8 @@ def test_a_secret_that_cannot_be_decrypted_does_not_undo_the_results_recorded_wi
         "http://[::1]:8080/hook",
         "https://[::ffff:127.0.0.1]/x",
         "http://localhost/hook",
+        *IPV6_FORMS_OF_PRIVATE_ADDRESSES,
+        *UNREADABLE_URLS,
     ],
 )
 def test_the_ssrf_guard_refuses_private_destinations(app, client, tenant, url):
@@ -339,6 +358,39 @@ def test_the_ssrf_guard_refuses_private_destinations(app, client, tenant, url):
     response = client.post("/api/v1/subscriptions", json=body, headers=tenant["headers"])
     assert response.status_code == 422, response.json
     assert "url" in response.json["errors"]["json"]
+
+
+@pytest.mark.parametrize("url", IPV6_FORMS_OF_PRIVATE_ADDRESSES + UNREADABLE_URLS)
+def test_an_edit_to_a_refused_destination_is_422_naming_the_url(app, client, tenant, url):
+    app.config["ALLOW_PRIVATE_DESTINATIONS"] = True
+    subscription = subscribe(client, tenant, "http://127.0.0.1:9/hook")
+    app.config["ALLOW_PRIVATE_DESTINATIONS"] = False
+    path = f"/api/v1/subscriptions/{subscription['id']}"
+    response = client.patch(path, json={"url": url}, headers=tenant["headers"])
+    assert response.status_code == 422, response.json
+    assert "url" in response.json["errors"]["json"]
+    assert client.get(path, headers=tenant["headers"]).json["url"] == "http://127.0.0.1:9/hook"
+
+
+@pytest.mark.parametrize("url", IPV6_FORMS_OF_PRIVATE_ADDRESSES)
+def test_a_name_resolving_to_an_ipv6_form_of_a_private_address_is_refused(url):
+    """What the worker checks at connect time: the resolved address, not the URL's text."""
+    address = url.split("[", 1)[1].split("]", 1)[0]
+
+    def resolve(host, port, type):
+        return [(socket.AF_INET6, type, 6, "", (address, port, 0, 0))]
+
+    with pytest.raises(DestinationRefused, match="private"):
+        check_destination("https://hooks.example.com/in", allow_private=False, resolve=resolve)
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::1", "2606:4700:4700::1111"])
+def test_public_ipv6_destinations_stay_allowed(address):
+    def resolve(host, port, type):
+        return [(socket.AF_INET6, type, 6, "", (address, port, 0, 0))]
+
+    target = check_destination("https://hooks.example.com/in", allow_private=False, resolve=resolve)
+    assert target.address == address
 
 
 def test_the_guard_is_checked_again_at_delivery(outbound, app, client, tenant, receiver, clock, post_core):

@@ -26,9 +26,32 @@ class Target:
     path: str
 
 
+# IPv6 ranges that are never a receiver's address: IPv4-compatible (deprecated, ::/96),
+# IPv4-translated (SIIT, ::ffff:0:0:0/96), local-use NAT64 (RFC 8215), site-local (fec0::/10,
+# deprecated) and Teredo. Python's is_global admits some of them.
+UNROUTED_IPV6 = tuple(
+    ipaddress.ip_network(net) for net in ("::/96", "::ffff:0:0:0/96", "64:ff9b:1::/48", "fec0::/10", "2001::/32")
+)
+# The well-known NAT64 prefix (RFC 6052) reaches the IPv4 address in its last 32 bits.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one leads to (mapped, NAT64 or 6to4), if any."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address.sixtofour
+
+
 def _is_private(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if any(address in network for network in UNROUTED_IPV6):
+            return True
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            address = embedded
     # Not globally routable covers private, loopback, link-local, shared (CGNAT), reserved.
     return address in METADATA_ADDRESSES or not address.is_global or address.is_multicast
 
@@ -37,7 +60,10 @@ def check_destination(url: str, *, allow_private: bool, resolve=socket.getaddrin
     """Parse, resolve and vet ``url``. Every address the name resolves to must be allowed,
     and the one returned is what the delivery connects to, so a DNS answer that changes
     between the check and the connection (rebinding) cannot redirect it."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:  # an unclosed "[" or a bracketed host that is no IP address
+        raise DestinationRefused(f"the URL cannot be read: {error}") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise DestinationRefused("the URL must be https://host/... (or http:// for an allowed private destination)")
     if parts.username or parts.password:
