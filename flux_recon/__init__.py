@@ -6,8 +6,12 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask import Request as FlaskRequest
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SessionInterface
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream, get_content_length
 
 from .exact_json import loads_exact
 from .hookspecs import hookimpl
@@ -89,6 +93,40 @@ class NoSessions(SessionInterface):
         pass
 
 
+class _MaxLengthStream(LimitedStream):
+    """A body without a length (chunked), read up to one byte past the maximum: that byte
+    means the body is too large (413). Werkzeug's own stream stops at the maximum, so
+    ``get_data()`` returned the first MAX_CONTENT_LENGTH bytes as if they were the body."""
+
+    def __init__(self, stream, maximum: int):
+        super().__init__(stream, maximum + 1, is_max=True)
+        self.maximum = maximum
+
+    def readinto(self, b) -> int | None:
+        read = super().readinto(b)
+        if self.tell() > self.maximum:
+            raise RequestEntityTooLarge()
+        return read
+
+
+class BodyLimitedRequest(FlaskRequest):
+    """Flask's request, with MAX_CONTENT_LENGTH enforced on chunked bodies too."""
+
+    @cached_property
+    def stream(self):
+        maximum = self.max_content_length
+        # Only a body the server terminates (gunicorn sets wsgi.input_terminated for
+        # chunked input) and that states no length; a stated length is checked upfront.
+        if (
+            maximum is not None
+            and not self.shallow
+            and "wsgi.input_terminated" in self.environ
+            and get_content_length(self.environ) is None
+        ):
+            return _MaxLengthStream(self.environ["wsgi.input"], maximum)
+        return super().stream
+
+
 def create_app(test_config: dict | None = None, *, plugins: list | None = None) -> Flask:
     """Build the app: settings, database, plugins (entry points, or exactly ``plugins``),
     providers, engine, REST API and webhook endpoint."""
@@ -105,6 +143,7 @@ def create_app(test_config: dict | None = None, *, plugins: list | None = None) 
     from .webhooks.routes import blp as webhooks_blp
 
     app = Flask(__name__, instance_relative_config=True)
+    app.request_class = BodyLimitedRequest
     app.json = ExactJSONProvider(app)
     app.session_interface = NoSessions()
     load_settings(app, test_config)
