@@ -3,11 +3,14 @@
 #   FLUX_RECON_SETTINGS=/etc/flux-recon/settings.py gunicorn -c config/gunicorn.conf.py wsgi:app
 #
 # Order of precedence: built-in defaults < this file < FLUX_RECON_* environment variables
-# (FLUX_RECON_DATABASE_URL overrides DATABASE_URL here). Every setting is shown with its default.
+# (the DATABASE_URL environment variable overrides DATABASE_URL here, and
+# FLUX_RECON_DATABASE_URL overrides both). Every setting is shown with its default.
 
 # --- Database -------------------------------------------------------------------------------
 # sqlite:///absolute/path/to/file.sqlite3 (the default is a file in the instance folder), or
-# postgresql://user:password@host:5432/dbname for production (pooled connections).
+# postgresql://user:password@host:5432/dbname for production (pooled connections). A URL
+# that cannot be used (empty, another scheme, no database name) stops the service: it never
+# falls back to the SQLite default.
 DATABASE_URL = None
 # Most connections one PostgreSQL pool (one gunicorn worker) opens.
 DATABASE_MAX_CONNECTIONS = 20

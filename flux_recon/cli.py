@@ -11,8 +11,12 @@ from flask.cli import FlaskGroup, with_appcontext
 
 def _create_app():
     from . import create_app
+    from .extensions.database import DatabaseUrlError
 
-    return create_app()
+    try:
+        return create_app()
+    except DatabaseUrlError as error:  # a setting to fix, not a bug: no traceback
+        raise click.ClickException(str(error)) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
@@ -115,10 +119,27 @@ def inbox_purge(older_than_days):
     type=click.IntRange(1, 3600),
     default=60,
     show_default=True,
-    help="How long a claimed batch is this worker's; after that another worker retries it.",
+    help="How long a claimed delivery is this worker's; after that another worker retries it. "
+    "Each attempt ends within half of it (at most 30 s).",
 )
+@click.option(
+    "--graceful-timeout",
+    type=click.FloatRange(0, 3600),
+    default=10.0,
+    show_default=True,
+    help="On SIGTERM, seconds deliveries in flight get to finish; the rest are cut and retried after their lease.",
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Serve this worker's Prometheus metrics on this port (at /metrics), even while the database is down.",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="The address --metrics-port binds.")
 @with_appcontext
-def worker_command(concurrency, batch_size, poll_interval, until_idle, lease_seconds):
+def worker_command(
+    concurrency, batch_size, poll_interval, until_idle, lease_seconds, graceful_timeout, metrics_port, metrics_host
+):
     """Deliver outbound event webhooks until stopped (SIGTERM or Ctrl-C)."""
     import datetime as dt
     import logging
@@ -136,16 +157,21 @@ def worker_command(concurrency, batch_size, poll_interval, until_idle, lease_sec
         batch_size=batch_size,
         concurrency=concurrency,
         lease=dt.timedelta(seconds=lease_seconds),
+        graceful_timeout=graceful_timeout,
     )
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=metrics_host)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    click.echo(f"worker started: backlog {worker.backlog()}")
+    click.echo(f"worker started: backlog {worker.backlog_or_unknown()}")
     try:
         worker.run(stop, poll_interval, until_idle=until_idle)
     finally:
         worker.close()
-    click.echo(f"worker stopped: backlog {worker.backlog()}")
+    click.echo(f"worker stopped: backlog {worker.backlog_or_unknown()}")
 
 
 @cli.group()

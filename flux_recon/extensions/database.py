@@ -36,12 +36,24 @@ SQLITE_SYNCHRONOUS = ("normal", "full")
 UNAVAILABLE_ERRORS = (peewee.OperationalError, peewee.InterfaceError)
 
 
+class DatabaseUrlError(ValueError):
+    """DATABASE_URL names no database this service can use: it refuses to start rather
+    than fall back to another store."""
+
+
 def open_database(url: str, *, max_connections: int = 20, sqlite_synchronous: str = "normal") -> peewee.Database:
     """Open the database a URL names: ``sqlite:///path`` or ``postgresql://...`` (pooled)."""
+    if not url.strip():
+        raise DatabaseUrlError(
+            "DATABASE_URL is set but empty: name a sqlite:/// or postgresql:// database, or unset it"
+        )
     scheme = urlparse(url).scheme
     if scheme in ("postgres", "postgresql"):
+        parameters = db_url.parse(url)
+        if not parameters.get("database"):
+            raise DatabaseUrlError("DATABASE_URL names no PostgreSQL database: postgresql://user@host:5432/dbname")
         return RecentlyUsedPostgresqlDatabase(
-            **db_url.parse(url), max_connections=max_connections, stale_timeout=300, timeout=10, connect_timeout=5
+            **parameters, max_connections=max_connections, stale_timeout=300, timeout=10, connect_timeout=5
         )
     if scheme == "sqlite":
         path = urlparse(url).path[1:]
@@ -57,7 +69,8 @@ def open_database(url: str, *, max_connections: int = 20, sqlite_synchronous: st
         return QueuedSqliteDatabase(
             path, pragmas=pragmas, max_connections=max_connections, timeout=10, check_same_thread=False
         )
-    raise ValueError(f"DATABASE_URL must start with sqlite:// or postgresql://, got {scheme or 'nothing'}://")
+    # The scheme only: the rest of the URL may hold a password.
+    raise DatabaseUrlError(f"DATABASE_URL must start with sqlite:// or postgresql://, got {scheme or 'nothing'}://")
 
 
 class WriterQueue:
@@ -193,14 +206,17 @@ class RequestDB(FlaskDB):
 
 def init_app(app) -> None:
     """Bind the models to DATABASE_URL and open/close a connection around each request."""
-    url = app.config.get("DATABASE_URL") or default_sqlite_url(app.instance_path)
+    url = app.config.get("DATABASE_URL")
+    if url is None:
+        url = default_sqlite_url(app.instance_path)
     app.config["DATABASE_URL"] = url
     database = bind_database(
         url,
         max_connections=app.config["DATABASE_MAX_CONNECTIONS"],
         sqlite_synchronous=app.config["SQLITE_SYNCHRONOUS"],
     )
-    # Routes that never touch the database do not open a connection.
+    # Routes that never touch the database do not open a connection. /metrics opens its
+    # own for the gauges it reads, so that it still answers during an outage.
     app.config["FLASKDB_EXCLUDED_ROUTES"] = (
         "health.healthz",
         "docs_assets.asset",
