@@ -1,4 +1,4 @@
-"""Settings: DefaultConfig, then the file named by FLUX_RECON_SETTINGS, then FLUX_RECON_* env."""
+"""Settings: DefaultConfig, then the file named by FLUX_RECON_SETTINGS, then DATABASE_URL and FLUX_RECON_* env."""
 
 from __future__ import annotations
 
@@ -91,6 +91,11 @@ def _layer(config) -> None:
         config.from_pyfile(os.path.abspath(settings_file))
     # FLUX_RECON_DATABASE_URL -> DATABASE_URL; values are read as JSON when they parse.
     config.from_prefixed_env("FLUX_RECON")
+    # DATABASE_URL is the name hosting platforms and operators set: honour it (below
+    # FLUX_RECON_DATABASE_URL, above the settings file), or a host would silently keep books
+    # of its own in the SQLite default.
+    if "DATABASE_URL" in os.environ and "FLUX_RECON_DATABASE_URL" not in os.environ:
+        config["DATABASE_URL"] = os.environ["DATABASE_URL"]
 
 
 def configured(name: str):
