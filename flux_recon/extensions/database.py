@@ -219,6 +219,7 @@ def init_app(app) -> None:
     # own for the gauges it reads, so that it still answers during an outage.
     app.config["FLASKDB_EXCLUDED_ROUTES"] = (
         "health.healthz",
+        "metrics",
         "docs_assets.asset",
         "api-docs.openapi_json",
         "api-docs.openapi_swagger_ui",

@@ -31,6 +31,7 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 TOKEN_IN_PATH = re.compile(r"(/webhooks/[^/]+/)([^/?]{4})[^/?]*")
 
 request_log = logging.getLogger("flux_recon.requests")
+log = logging.getLogger(__name__)
 
 
 class JSONFormatter(logging.Formatter):
@@ -47,23 +48,53 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-class BacklogCollector:
-    """The outbound backlog, read from the database when /metrics is scraped."""
+class DatabaseCollector:
+    """Gauges read from the database at each scrape: whether it answered, and the backlog.
+
+    /metrics opens no connection per request (see database.py); this opens its own, so an
+    outage costs these gauges only: the process counters are still served, with
+    ``flux_recon_database_up 0`` saying why the backlog is missing.
+    """
 
     def collect(self):
-        from ..models import Delivery, utcnow
-
-        gauge = GaugeMetricFamily("flux_recon_delivery_backlog", "Outbound deliveries due and not yet delivered")
+        up = GaugeMetricFamily("flux_recon_database_up", "1 if the database answered this scrape, else 0")
         try:
-            gauge.add_metric(
-                [],
-                Delivery.select()
-                .where((Delivery.status == "pending") & (Delivery.next_attempt_at <= utcnow()))
-                .count(),
-            )
-        except Exception:  # a scrape during a database outage still answers
+            backlog = _backlog()
+        except Exception as exc:  # an outage, or anything else: the counters must still answer
+            log.warning("metrics: database unavailable (%s)", type(exc).__name__)
+            up.add_metric([], 0)
+            yield up
             return
+        up.add_metric([], 1)
+        yield up
+        gauge = GaugeMetricFamily(
+            "flux_recon_delivery_backlog",
+            "Outbound deliveries due now and not being delivered: pending ones whose time has come, "
+            "and leased ones whose lease expired (their worker died or stalled); enabled subscriptions only",
+        )
+        gauge.add_metric([], backlog)
         yield gauge
+
+
+def _backlog() -> int:
+    """What a delivery worker would claim now (see ``Worker.backlog``)."""
+    from ..models import Delivery, Subscription, db, utcnow
+
+    now = utcnow()
+    due = (
+        (Delivery.status == "pending") & (Delivery.next_attempt_at <= now),
+        (Delivery.status == "delivering") & (Delivery.lease_until < now),
+    )
+    database = db.obj
+    # A test or CLI caller may already hold this thread's connection: leave it open then.
+    opened = database.is_closed()
+    if opened:
+        database.connect()
+    try:
+        return sum(Delivery.select().join(Subscription).where(Subscription.enabled & state).count() for state in due)
+    finally:
+        if opened:
+            database.close()
 
 
 def _registry() -> CollectorRegistry:
@@ -122,7 +153,7 @@ def init_app(app) -> None:
         logger.propagate = False
     registry = _registry()
     from_database = CollectorRegistry(auto_describe=False)
-    from_database.register(BacklogCollector())
+    from_database.register(DatabaseCollector())
 
     @app.route("/metrics")
     def metrics():
