@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 from urllib.parse import urlsplit
 
 import pytest
@@ -100,3 +101,67 @@ def test_monnify_payment_refund_and_rejection_through_gunicorn(server):
     log = server.log()
     assert "Traceback" not in log, log
     assert CLIENT_SECRET not in log, log
+
+
+E2E_RACE_ROUNDS = 20
+
+
+def post_at_once(server: Server, path: str, payloads: dict) -> dict:
+    """POST each payload on its own connection, all released by one barrier."""
+    barrier = threading.Barrier(len(payloads), timeout=30)
+    answers = {}
+
+    def send(name):
+        barrier.wait()
+        answers[name] = post_monnify(server, path, payloads[name], secret=None)
+
+    threads = [threading.Thread(target=send, args=(name,)) for name in payloads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads), "a request hung"
+    assert answers.keys() == payloads.keys(), "a request failed"
+    return answers
+
+
+def test_monnify_payment_and_its_refund_posted_at_the_same_moment_stay_linked(server):
+    """Each round posts a payment and its full refund at once, to two gunicorn workers; on
+    PostgreSQL (READ COMMITTED) the refund used to stay an orphan and the order stay paid."""
+    samples = MonnifyProvider.sample_payloads()
+    key = create_tenant(server, "Monnify race")["api_key"]
+    integration = expect(api(server, key, "POST", "/api/v1/integrations", {"provider": "monnify"}), 201)
+    expect(
+        api(server, key, "POST", f"/api/v1/integrations/{integration['id']}/allowlist", {"cidr": "127.0.0.2/32"}), 201
+    )
+    webhook_path = urlsplit(integration["webhook_url"]).path
+
+    lost = []
+    for i in range(E2E_RACE_ROUNDS):
+        reference, transaction = f"INV-R{i}", f"MNFY|85|20261122101503|{i:06d}"
+        order = expect(
+            api(
+                server, key, "POST", "/api/v1/orders", {"reference": reference, "amount": "15000.00", "currency": "NGN"}
+            ),
+            201,
+        )
+        payment, refund = samples["card_payment"], samples["refund"]
+        payment["eventData"].update(transactionReference=transaction, paymentReference=reference)
+        refund["eventData"].update(transactionReference=transaction, refundReference=f"RFD-{reference}")
+        answers = post_at_once(server, webhook_path, {"payment": payment, "refund": refund})
+        assert {name: expect(answer, 200)["status"] for name, answer in answers.items()} == {
+            "payment": "accepted",
+            "refund": "accepted",
+        }
+        refund_row = expect(api(server, key, "GET", f"/api/v1/payments/{answers['refund'].json['payment_id']}"), 200)
+        shown = expect(api(server, key, "GET", f"/api/v1/orders/{order['id']}"), 200)
+        paid = expect(api(server, key, "GET", f"/api/v1/payments/{answers['payment'].json['payment_id']}"), 200)
+        if refund_row["reconciliation"] != "matched":
+            lost.append((i, refund_row["reconciliation"], paid["status"], shown["status"]))
+            continue
+        assert (paid["status"], paid["refunded"], paid["allocated"]) == ("refunded", "15000.00", "0.00"), paid
+        assert (shown["status"], shown["amount_paid"]) == ("open", "0.00"), shown
+    assert not lost, f"{len(lost)} of {E2E_RACE_ROUNDS} refunds lost their payment: {lost}"
+
+    server.stop()
+    assert "Traceback" not in server.log()

@@ -6,7 +6,7 @@ import pytest
 
 from flux_recon.models import db
 from flux_recon.models.transactions import write_transaction
-from flux_recon.reconciliation import InvalidNotice, manual
+from flux_recon.reconciliation import InvalidNotice, manual, refunds
 from flux_recon.reconciliation.manual import ManualChangeRefused
 from tests.engine_helpers import NOW, live_sum, make_order, new_tenant, notice, order_state, payment, record
 
@@ -322,6 +322,66 @@ def test_orphan_refund_waits_for_its_payment(engine):
     record(engine, tenant, notice("T1", "100.00", "INV-1"))
     assert payment(tenant, "R1").reconciliation == "matched"
     assert order_state(order.id) == ("partially_paid", 6000)
+
+
+def left_orphan(engine, tenant, monkeypatch, refund_notice, payment_notice):
+    """A refund recorded as an orphan, then its payment recorded without adopting it: the
+    state a lost race between the two left behind before they shared a lock."""
+    assert record(engine, tenant, refund_notice).reconciliation == "orphan"
+    with monkeypatch.context() as patched:
+        patched.setattr(refunds, "adopt_orphans", lambda *args: [])
+        return record(engine, tenant, payment_notice)
+
+
+def test_an_orphan_refund_received_again_after_its_payment_is_applied(engine, monkeypatch):
+    tenant = new_tenant()
+    order = make_order(tenant, "INV-1")
+    refund = notice("R1", "100.00", kind="refund", parent="T1")
+    left_orphan(engine, tenant, monkeypatch, refund, notice("T1", "100.00", "INV-1"))
+    assert (payment(tenant, "R1").reconciliation, order_state(order.id)) == ("orphan", ("paid", 10000))
+
+    again = record(engine, tenant, refund)
+    assert (again.status, again.reconciliation) == ("accepted", "matched")
+    assert "now applied to payment T1" in again.note
+    assert [e["event_type"] for e in again.events] == ["payment.refunded"]
+    assert (payment(tenant, "T1").status, payment(tenant, "T1").refunded_minor) == ("refunded", 10000)
+    assert order_state(order.id) == ("open", 0)
+    assert live_sum(order=order.id) == 0
+    # Linked now: the next copy is a plain duplicate and takes nothing more back.
+    assert record(engine, tenant, refund).status == "duplicate"
+    assert payment(tenant, "T1").refunded_minor == 10000
+
+
+def test_an_orphan_reversal_under_the_payments_id_received_again_is_applied(engine, monkeypatch):
+    tenant = new_tenant()
+    order = make_order(tenant, "INV-1")
+    reversal = notice("T1", "40.00", kind="reversal")
+    left_orphan(engine, tenant, monkeypatch, reversal, notice("T1", "100.00", "INV-1"))
+    again = record(engine, tenant, reversal)
+    assert (again.status, again.payment.external_id, again.reconciliation) == ("accepted", "T1:reversal", "matched")
+    assert order_state(order.id) == ("partially_paid", 6000)
+
+
+def test_an_orphan_refund_of_a_pending_payment_keeps_waiting_when_received_again(engine):
+    tenant = new_tenant()
+    order = make_order(tenant, "INV-1")
+    refund = notice("R1", "100.00", kind="refund", parent="T1")
+    assert record(engine, tenant, refund).reconciliation == "orphan"
+    record(engine, tenant, notice("T1", "100.00", "INV-1", status="pending"))
+    assert (record(engine, tenant, refund).status, payment(tenant, "R1").reconciliation) == ("duplicate", "orphan")
+    record(engine, tenant, notice("T1", "100.00", "INV-1"))
+    assert payment(tenant, "R1").reconciliation == "matched"
+    assert order_state(order.id) == ("open", 0)
+
+
+def test_an_orphan_refund_whose_payment_failed_becomes_an_exception_when_received_again(engine):
+    tenant = new_tenant()
+    refund = notice("R1", "100.00", kind="refund", parent="T1")
+    record(engine, tenant, refund)
+    record(engine, tenant, notice("T1", "100.00", status="failed"))
+    again = record(engine, tenant, refund)
+    assert (again.status, again.reconciliation) == ("accepted", "exception")
+    assert payment(tenant, "T1").refunded_minor == 0
 
 
 def test_a_pending_refund_takes_nothing_back_until_it_succeeds(engine):

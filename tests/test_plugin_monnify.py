@@ -12,6 +12,7 @@ import pytest
 import flux_recon_monnify
 from flux_recon import Ignored, PayloadError, WebhookRequest
 from flux_recon.models import WebhookEvent, db
+from flux_recon.reconciliation import refunds
 from flux_recon_monnify.provider import MonnifyProvider
 from tests.conftest import close_app, make_app
 
@@ -755,6 +756,37 @@ def test_refund_arriving_before_its_payment_is_applied_when_the_payment_comes(cl
     post(sample("card_payment"))
     shown = get(client, tenant, f"/api/v1/orders/{order['id']}")
     assert (shown["status"], shown["amount_paid"]) == ("open", "0.00")
+
+
+@pytest.mark.parametrize("again", ["monnify_resends", "inbox_replay"])
+def test_an_orphan_refund_is_applied_when_received_again_after_its_payment(
+    client, tenant, create_order, post, app, monkeypatch, again
+):
+    order = create_order()
+    early = post(sample("refund"))
+    assert early.json["reconciliation"] == "orphan"
+    # The payment recorded without adopting the refund: what a lost race between the two left.
+    with monkeypatch.context() as patched:
+        patched.setattr(refunds, "adopt_orphans", lambda *args: [])
+        paid = post(sample("card_payment"))
+    assert get(client, tenant, f"/api/v1/orders/{order['id']}")["status"] == "paid"
+
+    if again == "monnify_resends":
+        result = post(sample("refund")).json
+    else:
+        (refund_event,) = [e for e in inbox(app) if e.payment_id == early.json["payment_id"]]
+        replay = client.post(f"/api/v1/webhook-events/{refund_event.id}/replay", headers=tenant["headers"])
+        assert replay.status_code == 200, replay.json
+        result = replay.json["result"]
+        assert "now applied to payment" in replay.json["event"]["reason"]
+    assert (result["status"], result["reconciliation"]) == ("accepted", "matched")
+    shown = get(client, tenant, f"/api/v1/orders/{order['id']}")
+    assert (shown["status"], shown["amount_paid"]) == ("open", "0.00")
+    payment = get(client, tenant, f"/api/v1/payments/{paid.json['payment_id']}")
+    assert (payment["status"], payment["refunded"], payment["allocated"]) == ("refunded", "15000.00", "0.00")
+    # Applied once: Monnify's next retry is a duplicate and takes nothing more back.
+    assert post(sample("refund")).json["status"] == "duplicate"
+    assert get(client, tenant, f"/api/v1/payments/{paid.json['payment_id']}")["refunded"] == "15000.00"
 
 
 def test_pending_refund_is_ignored_and_the_order_stays_paid(client, tenant, create_order, post):

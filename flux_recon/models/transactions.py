@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from contextlib import contextmanager
 
 import peewee
@@ -29,3 +30,19 @@ def locked(query):
     """Add FOR UPDATE where the backend has row locks (PostgreSQL). On SQLite the write
     transaction (BEGIN IMMEDIATE) already holds the database's single write lock."""
     return query if is_sqlite() else query.for_update()
+
+
+def advisory_key(*parts: str) -> int:
+    """A stable signed 64-bit key for ``parts`` (the same in every process and release;
+    Python's ``hash()`` is not). A collision only makes two unrelated writers wait in turn."""
+    digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_for_transaction(*parts: str) -> None:
+    """Wait for, then hold until this transaction ends, a lock named by ``parts``: one
+    statement (pg_advisory_xact_lock) on PostgreSQL. On SQLite the write transaction
+    (BEGIN IMMEDIATE) already holds the database's single write lock, so nothing is run.
+    Call it inside a write transaction; outside one, PostgreSQL would release it at once."""
+    if not is_sqlite():
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (advisory_key(*parts),))

@@ -51,6 +51,8 @@ class Engine:
         notice, amount_minor = exact(notice)
         if settings is None:
             settings = tenant_settings(tenant_id)
+        # Before anything is read: a payment and its refunds never miss each other.
+        refunds.lock_link(tenant_id, provider, notice)
         if notice.kind != NoticeKind.PAYMENT:
             return refunds.record(tenant_id, provider, notice, amount_minor, integration_id, actor, settings)
 

@@ -4,7 +4,8 @@ A refund or reversal is linked to its payment by the provider's parent id, or ar
 under the payment's own external id (it is then kept as ``<id>:<kind>``). It releases
 allocations (the unallocated part of the payment is taken back first, then allocations
 newest first) and the orders' statuses are derived again. One for a payment never seen is
-kept as an ``orphan`` and applied when that payment arrives.
+kept as an ``orphan`` and applied when that payment arrives, or when it is received again
+(a retry or a replay) after its payment arrived.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import dataclasses
 
 from ..models import Payment, utcnow
 from ..models.prepared import Param, Prepared
+from ..models.transactions import lock_for_transaction
 from ..providers import NoticeKind, PaymentNotice
 from .allocation import lock_payment, release_amount
 from .audit import record_audit
@@ -34,6 +36,22 @@ _orphans = Prepared(
 )
 
 
+def lock_link(tenant_id: str, provider: str, notice: PaymentNotice) -> None:
+    """Take the lock a payment shares with its refunds and reversals, keyed on the payment's
+    transaction id, before either looks for the other.
+
+    Under READ COMMITTED a refund recorded while its payment's transaction is still open
+    does not see the payment, and the payment's look-up of waiting refunds does not see
+    the refund: both would commit and the refund stay an orphan for ever. Holding this
+    lock, whichever of the two commits second sees the first. (SQLite runs one writer at a
+    time, so there it costs nothing.)"""
+    if notice.kind == NoticeKind.PAYMENT:
+        payment_id = notice.external_id
+    else:
+        payment_id = notice.parent_external_id or notice.external_id
+    lock_for_transaction("payment-link", tenant_id, provider, payment_id)
+
+
 def record(tenant_id, provider, notice: PaymentNotice, amount_minor, integration_id, actor, settings) -> Outcome:
     """Record a refund or reversal notice and apply it to its payment if that is known.
 
@@ -48,9 +66,10 @@ def record(tenant_id, provider, notice: PaymentNotice, amount_minor, integration
         )
     refund = insert_payment(tenant_id, provider, notice, amount_minor, integration_id)
     if refund is None:
-        refund = _completed(find_payment(tenant_id, provider, notice.external_id), notice)
+        recorded = find_payment(tenant_id, provider, notice.external_id)
+        refund = _completed(recorded, notice)
         if refund is None:
-            return Outcome("duplicate", find_payment(tenant_id, provider, notice.external_id))
+            return _adopt_again(recorded, actor, settings)
     elif refund.status != "succeeded":
         # A refund the provider reports as pending or failed has taken nothing back (yet).
         settle(refund, "not_applicable", f"{refund.status} {refund.kind}: nothing taken back")
@@ -69,16 +88,35 @@ def record(tenant_id, provider, notice: PaymentNotice, amount_minor, integration
             "amount_minor": amount_minor,
         },
     )
-    parent = Payment.get_or_none(
+    parent = _parent(tenant_id, provider, parent_id)
+    if parent is None:
+        settle(refund, "orphan", f"{refund.kind} of payment {parent_id}, which has not been received")
+        return Outcome("accepted", refund, [])
+    return Outcome("accepted", refund, apply(refund, parent, actor, settings))
+
+
+def _parent(tenant_id, provider, parent_id) -> Payment | None:
+    return Payment.get_or_none(
         (Payment.tenant == tenant_id)
         & (Payment.provider == provider)
         & (Payment.external_id == parent_id)
         & (Payment.kind == NoticeKind.PAYMENT.value)
     )
-    if parent is None:
-        settle(refund, "orphan", f"{refund.kind} of payment {parent_id}, which has not been received")
-        return Outcome("accepted", refund, [])
-    return Outcome("accepted", refund, apply(refund, parent, actor, settings))
+
+
+def _adopt_again(recorded: Payment, actor, settings) -> Outcome:
+    """A refund received again (the provider's retry, a replay from the inbox): a duplicate,
+    unless it is still an orphan and its payment has arrived since. It is then applied now,
+    so resending it repairs an orphan an earlier fault left behind. A payment still pending
+    keeps it waiting: the payment applies it when it succeeds."""
+    if recorded.kind == NoticeKind.PAYMENT.value or recorded.reconciliation != "orphan":
+        return Outcome("duplicate", recorded)
+    parent = _parent(recorded.tenant_id, recorded.provider, recorded.parent_external_id)
+    if parent is None or parent.status == "pending":
+        return Outcome("duplicate", recorded)
+    events = apply(recorded, parent, actor, settings)
+    note = f"{recorded.kind} received again: it was an orphan and is now applied to payment {parent.external_id}"
+    return Outcome("accepted", recorded, events, note)
 
 
 def _completed(refund: Payment, notice: PaymentNotice) -> Payment | None:
