@@ -44,6 +44,11 @@ TRUSTED_PROXIES = []
 MAX_CONTENT_LENGTH = 1024 * 1024
 # How many bytes of each webhook body the inbox keeps.
 WEBHOOK_INBOX_BODY_LIMIT = 64 * 1024
+# Requests refused because their address is not on the allow-list (403): the inbox keeps the
+# first of them per integration and address, and per integration, in each window; the rest
+# are only counted (flux_recon_webhooks_unrecorded_total), so a stranger cannot fill it.
+WEBHOOK_INBOX_REFUSED_SAMPLE_PER_ADDRESS = "10 per hour"
+WEBHOOK_INBOX_REFUSED_SAMPLE_PER_INTEGRATION = "100 per hour"
 # `flux-recon inbox purge` (run it daily, e.g. from cron) drops the bodies of inbox records
 # older than this many days; the records themselves, with their verdicts, stay.
 INBOX_RETENTION_DAYS = 90

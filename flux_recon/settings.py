@@ -29,6 +29,12 @@ class DefaultConfig:
     MAX_CONTENT_LENGTH = 1024 * 1024
     # How much of each webhook body the inbox keeps (bytes).
     WEBHOOK_INBOX_BODY_LIMIT = 64 * 1024
+    # Requests refused because their address is not on the allow-list (403): the inbox keeps
+    # the first of them per integration and address, and per integration, in each window
+    # (counted where the rate limits are); the rest are only counted, in
+    # flux_recon_webhooks_unrecorded_total, so a stranger cannot fill the inbox.
+    WEBHOOK_INBOX_REFUSED_SAMPLE_PER_ADDRESS = "10 per hour"
+    WEBHOOK_INBOX_REFUSED_SAMPLE_PER_INTEGRATION = "100 per hour"
     # `flux-recon inbox purge` drops webhook bodies older than this many days (the verdict
     # rows stay, for the audit).
     INBOX_RETENTION_DAYS = 90
@@ -39,6 +45,8 @@ class DefaultConfig:
     # Rate limits ("N per second|minute|hour|day", several joined by ";"). A provider that
     # is limited gets 429 with Retry-After and retries later.
     RATE_LIMIT_ENABLED = True
+    # Every webhook counts against its address; only one that passed the auth checks counts
+    # against its integration, so forged requests cannot use up a provider's budget.
     WEBHOOK_RATE_LIMIT_PER_INTEGRATION = "1200 per minute"
     WEBHOOK_RATE_LIMIT_PER_ADDRESS = "1200 per minute"
     API_RATE_LIMIT_PER_KEY = "600 per minute"

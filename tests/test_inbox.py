@@ -2,7 +2,10 @@
 
 import datetime as dt
 
+from prometheus_client import REGISTRY
+
 from flux_recon.cli import cli
+from flux_recon.extensions.rate_limit import RefusalSample
 from flux_recon.models import WebhookEvent, db
 from tests.conftest import core_payload
 
@@ -126,3 +129,30 @@ def test_purge_drops_old_bodies_and_keeps_verdicts(app, runner, client, tenant, 
     assert old["body"] is None and old["verdict"] == "accepted"
     assert new["body"] is not None
     assert client.post(f"/api/v1/webhook-events/{old['id']}/replay", headers=tenant["headers"]).status_code == 409
+
+
+def test_refusals_from_strangers_are_kept_only_as_a_sample(app, client, tenant, post_core):
+    # A fresh sample, small enough to exhaust: 3 per address, 5 per integration.
+    app.config.update(
+        WEBHOOK_INBOX_REFUSED_SAMPLE_PER_ADDRESS="3 per hour", WEBHOOK_INBOX_REFUSED_SAMPLE_PER_INTEGRATION="5 per hour"
+    )
+    app.extensions["webhook_handler"].refusal_sample = RefusalSample(app.config)
+    labels = {"provider": "core", "verdict": "rejected_address"}
+    unrecorded_before = REGISTRY.get_sample_value("flux_recon_webhooks_unrecorded_total", labels) or 0
+
+    def stranger(address, n):
+        payload = core_payload(tenant["tenant_id"], transactionRef=f"F-{address}-{n}")
+        return post_core(payload, signature=False, environ={"REMOTE_ADDR": address}).status_code
+
+    for address in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        assert [stranger(address, n) for n in range(6)] == [403] * 6
+    # Refusals from an allowed address (a wrong secret: the merchant must see those) and
+    # accepted webhooks are always kept.
+    assert [post_core(core_payload(tenant["tenant_id"]), signature="bad").status_code for _ in range(6)] == [401] * 6
+    assert post_core(core_payload(tenant["tenant_id"])).status_code == 200
+
+    kept = [(e["verdict"], e["source_ip"]) for e in reversed(events(client, tenant, page_size=50))]
+    refused = [("rejected_address", "10.0.0.1")] * 3 + [("rejected_address", "10.0.0.2")] * 2
+    assert kept == refused + [("rejected_signature", "127.0.0.1")] * 6 + [("accepted", "127.0.0.1")]
+    # The 13 left out are counted.
+    assert REGISTRY.get_sample_value("flux_recon_webhooks_unrecorded_total", labels) - unrecorded_before == 13

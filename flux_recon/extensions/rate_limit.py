@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_limiter import Limiter
+from limits import parse_many
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 
 from ..webhooks.client_ip import client_ip
 
@@ -39,6 +42,16 @@ def _setting(name: str):
     return lambda: current_app.config[name]
 
 
+def admit_webhook() -> None:
+    """Called once a webhook has passed its integration's auth checks: only then does it
+    count against the integration's limit (a refused one counts against its address only)."""
+    g.webhook_admitted = True
+
+
+def _admitted(response) -> bool:
+    return g.get("webhook_admitted", False)
+
+
 def init_app(app, webhook_blueprints, api_blueprints) -> Limiter:
     """Attach the limiter; limits are read from settings at request time."""
     app.config["RATELIMIT_STORAGE_URI"] = app.config["RATE_LIMIT_STORAGE_URI"]
@@ -49,10 +62,47 @@ def init_app(app, webhook_blueprints, api_blueprints) -> Limiter:
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter = Limiter(key_func=_client_address, app=app)
     for blueprint in webhook_blueprints:
-        limiter.limit(_setting("WEBHOOK_RATE_LIMIT_PER_INTEGRATION"), key_func=_webhook_integration)(blueprint)
+        # With deduct_when the integration's budget is only tested before the request and
+        # spent after it, if the request was admitted: forged requests from strangers cannot
+        # use up the genuine provider's budget. Concurrent requests may overshoot it by at most
+        # the number of requests in flight.
+        limiter.limit(
+            _setting("WEBHOOK_RATE_LIMIT_PER_INTEGRATION"), key_func=_webhook_integration, deduct_when=_admitted
+        )(blueprint)
         limiter.limit(_setting("WEBHOOK_RATE_LIMIT_PER_ADDRESS"), key_func=_webhook_address)(blueprint)
     for blueprint in api_blueprints:
         limiter.limit(_setting("API_RATE_LIMIT_PER_KEY"), key_func=_api_key)(blueprint)
         limiter.limit(_setting("API_RATE_LIMIT_PER_ADDRESS"), key_func=_api_address)(blueprint)
     app.extensions["rate_limiter"] = limiter
     return limiter
+
+
+class RefusalSample:
+    """Which refused webhooks the inbox keeps: the first few per integration and source
+    address, and per integration, in each window (``WEBHOOK_INBOX_REFUSED_SAMPLE_*``).
+
+    Counted where the rate limits are (memory per worker, or Redis shared by all), so a
+    stranger who learns a webhook URL cannot fill the inbox from any number of addresses.
+    """
+
+    def __init__(self, config):
+        self.per_address = parse_many(config["WEBHOOK_INBOX_REFUSED_SAMPLE_PER_ADDRESS"])
+        self.per_integration = parse_many(config["WEBHOOK_INBOX_REFUSED_SAMPLE_PER_INTEGRATION"])
+        self.prefix = config.get("RATELIMIT_KEY_PREFIX") or "flux-recon"
+        self._counter = FixedWindowRateLimiter(storage_from_string(config["RATE_LIMIT_STORAGE_URI"]))
+        self._fallback = FixedWindowRateLimiter(MemoryStorage())
+
+    def keep(self, integration_id: int, address) -> bool:
+        """Whether this refusal is still inside the sample (and so counts towards it)."""
+        try:
+            return self._keep(self._counter, integration_id, address)
+        except Exception:
+            # Redis unreachable: sample in this worker's memory rather than fail the answer.
+            return self._keep(self._fallback, integration_id, address)
+
+    def _keep(self, counter, integration_id, address) -> bool:
+        integration = f"inbox-refused:{integration_id}"
+        # An address past its own sample does not use up the integration's.
+        return all(counter.hit(item, self.prefix, integration, str(address)) for item in self.per_address) and all(
+            counter.hit(item, self.prefix, integration) for item in self.per_integration
+        )

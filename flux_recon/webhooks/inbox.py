@@ -1,8 +1,10 @@
-"""The webhook inbox: one row per request to a known integration, with its verdict."""
+"""The webhook inbox: one row per request to a known integration, strangers' refusals sampled."""
 
 from __future__ import annotations
 
 import datetime as dt
+
+from prometheus_client import Counter
 
 from ..extensions.observability import WEBHOOKS
 from ..models import WebhookEvent, utcnow
@@ -13,6 +15,12 @@ KEPT_HEADERS = ("Content-Type", "Content-Length", "User-Agent", "X-Forwarded-For
 
 
 _insert = PreparedInsert(WebhookEvent)
+
+UNRECORDED = Counter(
+    "flux_recon_webhooks_unrecorded",
+    "Refused webhooks beyond the inbox's sample: counted here, not stored",
+    ["provider", "verdict"],
+)
 
 
 def redact(value: str) -> str:
@@ -63,6 +71,12 @@ def record(
         authenticated=authenticated,
         replay_of=replay_of,
     )
+
+
+def count_unrecorded(integration, verdict: str) -> None:
+    """A refusal the inbox does not keep (beyond WEBHOOK_INBOX_REFUSED_SAMPLE_*): counted only."""
+    WEBHOOKS.labels(integration.provider, verdict).inc()
+    UNRECORDED.labels(integration.provider, verdict).inc()
 
 
 def purge_bodies(older_than_days: int) -> int:

@@ -11,6 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..events.outbox import publishing
 from ..extensions.observability import RECONCILIATIONS
+from ..extensions.rate_limit import RefusalSample, admit_webhook
 from ..models import Integration, WebhookEvent
 from ..providers import AuthFailure, Ignored, MalformedBody, PayloadError, PaymentNotice, WebhookRequest
 from ..reconciliation import InvalidNotice, ReconciliationSettings
@@ -57,6 +58,7 @@ class WebhookHandler:
         self.secret_box = app.extensions["secret_box"]
         self.trusted_proxies = app.extensions["trusted_proxies"]
         self.auth_cache = AuthCache(self.secret_box)
+        self.refusal_sample = RefusalSample(app.config)
 
     def handle(self, provider_name: str, token: str):
         integration = find_integration(provider_name, token)
@@ -74,10 +76,16 @@ class WebhookHandler:
             credential = self._authenticate(provider, webhook, self.auth_cache.context(integration, ip))
             arrival.credential_id = credential.id if credential else None
             arrival.authenticated = True
+            admit_webhook()
             _require_json(request.mimetype)
             return self.process(provider, webhook, arrival)
         except Rejection as rejection:
-            self._record(arrival, rejection.verdict, rejection.status, rejection.message)
+            # A stranger off the allow-list is kept in the inbox only as a sample; the
+            # rest of its refusals are counted, not stored.
+            if rejection.verdict == "rejected_address" and not self.refusal_sample.keep(integration.id, ip):
+                inbox.count_unrecorded(integration, rejection.verdict)
+            else:
+                self._record(arrival, rejection.verdict, rejection.status, rejection.message)
             abort(rejection.status, message=rejection.message, errors=rejection.errors)
 
     def replay(self, event: WebhookEvent) -> tuple[WebhookEvent, dict]:
