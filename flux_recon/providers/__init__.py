@@ -13,6 +13,7 @@ from .base import CredentialField, Provider, ProviderRegistry, encode_json
 from .errors import AuthFailure, PayloadError
 from .notice import Ignored, NoticeKind, NoticeStatus, Payer, PaymentMethod, PaymentNotice
 from .request import MalformedBody, WebhookRequest
+from .times import utc_time
 
 __all__ = [
     "AuthCheck",
@@ -36,4 +37,5 @@ __all__ = [
     "WebhookRequest",
     "encode_json",
     "secret_of",
+    "utc_time",
 ]

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from .times import EARLIEST, LATEST, OUT_OF_RANGE
+
 
 class NoticeKind(enum.StrEnum):
     PAYMENT = "payment"
@@ -75,6 +77,9 @@ class PaymentNotice:
             raise ValueError("PaymentNotice.amount must be a finite Decimal")
         if not isinstance(self.occurred_at, dt.datetime) or self.occurred_at.utcoffset() is None:
             raise ValueError("PaymentNotice.occurred_at must be a timezone-aware datetime")
+        # The engine computes windows around it: a time near year 1 or 9999 would overflow there.
+        if not EARLIEST <= self.occurred_at < LATEST:
+            raise ValueError(f"PaymentNotice.occurred_at {OUT_OF_RANGE}: read it with utc_time()")
         if isinstance(self.references, list):
             object.__setattr__(self, "references", tuple(self.references))
         for name, enum_type in (("kind", NoticeKind), ("status", NoticeStatus), ("method", PaymentMethod)):

@@ -16,6 +16,7 @@ from flux_recon import (
     Provider,
 )
 from flux_recon.money import MoneyError, normalize_currency, parse_decimal, to_minor
+from flux_recon.providers import utc_time
 
 # Fluxvend is a Nigerian platform: a transactionDate without an offset is Lagos time.
 LAGOS = dt.timezone(dt.timedelta(hours=1), "WAT")
@@ -190,9 +191,11 @@ def _timestamp(payload, errors) -> dt.datetime:
     except ValueError:
         errors.add("transactionDate", "must be an ISO 8601 date and time, e.g. 2026-11-22T10:15:03+01:00")
         return dt.datetime.now(dt.UTC)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=LAGOS)
-    return value.astimezone(dt.UTC)
+    try:
+        return utc_time(value, assume=LAGOS)
+    except ValueError as exc:
+        errors.add("transactionDate", str(exc))
+        return dt.datetime.now(dt.UTC)
 
 
 def _status(payload, errors) -> str:

@@ -19,6 +19,7 @@ from flux_recon import (
     Provider,
 )
 from flux_recon.money import MoneyError, normalize_currency, parse_decimal, to_minor
+from flux_recon.providers import utc_time
 
 from .signature import MERCHANT_CREDENTIAL, PARTNER_CREDENTIAL, FuspaySignature, is_payout
 
@@ -326,10 +327,12 @@ def _epoch_ms(value: object, path: str, errors: _Errors) -> dt.datetime:
         errors.add(path, "must be epoch milliseconds, not seconds")
         return dt.datetime.now(dt.UTC)
     try:
-        return EPOCH + dt.timedelta(milliseconds=milliseconds)
+        return utc_time(EPOCH + dt.timedelta(milliseconds=milliseconds))
     except OverflowError:
         errors.add(path, "is too far in the future")
-        return dt.datetime.now(dt.UTC)
+    except ValueError as exc:
+        errors.add(path, str(exc))
+    return dt.datetime.now(dt.UTC)
 
 
 def _iso_time(value: object, path: str, errors: _Errors) -> dt.datetime:
@@ -338,9 +341,11 @@ def _iso_time(value: object, path: str, errors: _Errors) -> dt.datetime:
     except ValueError:
         errors.add(path, "must be an ISO 8601 date and time, e.g. 2026-11-22T09:15:03.568Z")
         return dt.datetime.now(dt.UTC)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)  # Fuspay documents its times in GMT
-    return moment.astimezone(dt.UTC)
+    try:
+        return utc_time(moment)  # without an offset, GMT: Fuspay documents its times so
+    except ValueError as exc:
+        errors.add(path, str(exc))
+        return dt.datetime.now(dt.UTC)
 
 
 def _notification(payment_status, order_status, amount, account_number, order_key="order_details", **order):

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from flux_recon import PayloadError
 from flux_recon.money import MoneyError, normalize_currency, parse_decimal, to_minor
+from flux_recon.providers import utc_time
 
 # Monnify is a Nigerian provider: its timestamps carry no offset and are Lagos time.
 LAGOS = dt.timezone(dt.timedelta(hours=1), "WAT")
@@ -116,13 +117,18 @@ class Fields:
                 self.error(name, "is required")
             return None
         raw = self.data[name]
-        value = parse_time(raw) if isinstance(raw, str) else None
+        try:
+            value = parse_time(raw) if isinstance(raw, str) else None
+        except ValueError as exc:  # a real date and time, but not one a payment can have
+            self.error(name, str(exc))
+            return None
         if value is None:
             self.error(name, "must be a date and time like 2021-11-17 11:28:42.615 or 17/11/2021 3:48:10 PM")
         return value
 
 
 def parse_time(text: str) -> dt.datetime | None:
+    """The time ``text`` names in UTC, None if it is not one; ValueError if outside 1970-2199."""
     text = text.strip()
     value = None
     for pattern in DAY_FIRST_FORMATS:
@@ -136,9 +142,7 @@ def parse_time(text: str) -> dt.datetime | None:
             value = dt.datetime.fromisoformat(text)
         except ValueError:
             return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=LAGOS)
-    return value.astimezone(dt.UTC)
+    return utc_time(value, assume=LAGOS)
 
 
 __all__ = ["DEFAULT_CURRENCY", "LAGOS", "Fields", "parse_time"]

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from flux_recon import PayloadError, PaymentMethod
 from flux_recon.money import MAX_MINOR_UNITS, MoneyError, from_minor, normalize_currency, parse_decimal, to_minor
+from flux_recon.providers import utc_time
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # Epoch milliseconds outside these bounds are not a time Opay sends: most likely seconds
@@ -203,6 +204,8 @@ class FieldErrors:
         if when is None:
             self.add(name, f'must be an ISO 8601 time such as "2026-11-22T09:20:46Z"; got {value!r}')
             return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
-        return when.astimezone(dt.UTC)
+        try:
+            return utc_time(when)
+        except ValueError as exc:
+            self.add(name, f"{exc}; got {value!r}")
+            return None

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from flux_recon import MoneyError, PayloadError, from_minor, normalize_currency
+from flux_recon.providers import utc_time
 
 # Paystack settles in these currencies, each with a hundredth subunit (kobo, pesewas, cents);
 # its amounts are integers of that subunit.
@@ -85,9 +86,13 @@ class Fields:
                 continue
             try:
                 moment = dt.datetime.fromisoformat(value.strip())
-                return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-            except (AttributeError, ValueError, OverflowError):
+            except (AttributeError, ValueError):
                 self.error(name, f'must be an ISO 8601 time such as "2026-11-22T09:15:03.000Z"; got {value!r:.60}')
+                return None
+            try:
+                return utc_time(moment)
+            except ValueError as exc:  # year 1, year 9999: no payment's time
+                self.error(name, f"{exc}; got {value!r:.60}")
                 return None
         return None
 
