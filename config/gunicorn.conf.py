@@ -12,15 +12,21 @@ from gunicorn.glogging import Logger
 from flux_recon.settings import configured, default_workers
 
 bind = os.environ.get("FLUX_RECON_BIND", "127.0.0.1:8000")
-# Sync workers: each request is short and CPU-bound. FLUX_RECON_THREADS > 1 switches to
-# threaded workers (gthread, with keep-alive); see docs/performance.md for what to use.
 # Default: 2 x cores + 1 on PostgreSQL, as many as cores (at least 2) on SQLite.
 workers = int(
     os.environ.get("FLUX_RECON_WORKERS") or default_workers(configured("DATABASE_URL"), multiprocessing.cpu_count())
 )
-threads = int(os.environ.get("FLUX_RECON_THREADS", 1))
-worker_class = "gthread" if threads > 1 else "sync"
+# Threads per worker: a client that sends its request slowly (one byte a second) ties up one
+# thread, not a whole worker, so a few of them cannot hold up a provider's webhook or
+# /healthz. Many slow clients still can: in front of untrusted clients put a proxy that
+# buffers whole requests (docs/operations.md). FLUX_RECON_THREADS=1 gives sync workers.
+threads = int(os.environ.get("FLUX_RECON_THREADS", 4))
+# gthread with a per-request time limit (`timeout`, below): gthread alone would let a peer
+# that stalls mid-request keep its thread for good.
+worker_class = "flux_recon.gunicorn_worker.DeadlineThreadWorker" if threads > 1 else "sync"
 # Providers give up (and retry, doubling load) after a few seconds: never hold one longer.
+# A request still running after this long has its connection cut (its worker killed, with
+# sync workers).
 timeout = int(os.environ.get("FLUX_RECON_TIMEOUT", 30))
 graceful_timeout = 20
 keepalive = 5
