@@ -3,8 +3,11 @@ supplied provider secrets (write-only), and the audit trail of every change."""
 
 import datetime as dt
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from flux_recon.models import Credential, WebhookEvent, db
+from flux_recon.webhooks import context
 from tests.conftest import core_payload, core_signature
 
 
@@ -76,6 +79,89 @@ def test_regenerate_with_grace_keeps_the_old_secret_until_it_ends(app, client, t
         Credential.update(previous_valid_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)).execute()
     db.close()
     assert post_core(core_payload(tenant["tenant_id"], transactionRef="T3")).status_code == 401
+
+
+def test_regenerating_again_inside_a_grace_keeps_every_old_secret_until_its_own_end(
+    client, tenant, core_integration, post_core, monkeypatch
+):
+    primary, tid = core_integration["credentials"][0], tenant["tenant_id"]
+    regenerate = path(core_integration, f"/{primary['id']}/regenerate")
+    first = client.post(regenerate, json={"grace_seconds": 3600}, headers=tenant["headers"]).json
+    second = client.post(regenerate, json={"grace_seconds": 600}, headers=tenant["headers"])
+    assert second.status_code == 200, second.json
+    second = second.json
+    # The last old secret to stop decides previous_valid_until: the first one's hour.
+    assert second["previous_valid_until"] == first["previous_valid_until"]
+    sent = iter(range(100))
+
+    def verifies(secret):
+        return post_core(core_payload(tid, transactionRef=f"T-{next(sent)}"), secret=secret).status_code == 200
+
+    original, middle, current = core_integration["secret"], first["secret"], second["secret"]
+    assert [verifies(original), verifies(middle), verifies(current)] == [True, True, True]
+    now = dt.datetime.now(dt.UTC)
+    monkeypatch.setattr(context, "utcnow", lambda: now + dt.timedelta(seconds=601))
+    assert [verifies(original), verifies(middle), verifies(current)] == [True, False, True]
+    monkeypatch.setattr(context, "utcnow", lambda: now + dt.timedelta(seconds=3601))
+    assert [verifies(original), verifies(middle), verifies(current)] == [False, False, True]
+
+
+def test_at_most_five_old_secrets_and_grace_zero_stops_them_all(client, tenant, core_integration, post_core):
+    primary, tid = core_integration["credentials"][0], tenant["tenant_id"]
+    regenerate = path(core_integration, f"/{primary['id']}/regenerate")
+    secrets_seen = [core_integration["secret"]]
+    for _ in range(5):
+        response = client.post(regenerate, json={"grace_seconds": 3600}, headers=tenant["headers"])
+        assert response.status_code == 200, response.json
+        secrets_seen.append(response.json["secret"])
+    refused = client.post(regenerate, json={"grace_seconds": 3600}, headers=tenant["headers"])
+    assert refused.status_code == 409 and "grace_seconds 0" in refused.json["message"]
+    for n, secret in enumerate(secrets_seen):  # the refusal changed nothing
+        assert post_core(core_payload(tid, transactionRef=f"A-{n}"), secret=secret).status_code == 200
+    # Grace 0: what a leaked secret calls for. Every old secret stops at once.
+    stopped = client.post(regenerate, json={"grace_seconds": 0}, headers=tenant["headers"])
+    assert stopped.status_code == 200 and stopped.json["previous_valid_until"] is None
+    for n, secret in enumerate(secrets_seen):
+        assert post_core(core_payload(tid, transactionRef=f"B-{n}"), secret=secret).status_code == 401
+    assert post_core(core_payload(tid, transactionRef="C"), secret=stopped.json["secret"]).status_code == 200
+
+
+def test_an_old_secret_stored_before_several_were_kept_still_verifies(app, client, tenant, core_integration, post_core):
+    primary, tid = core_integration["credentials"][0], tenant["tenant_id"]
+    box = app.extensions["secret_box"]
+    with app.app_context():  # the one-secret form earlier releases wrote
+        Credential.update(
+            previous_secret_encrypted=box.encrypt("fs_written-by-an-earlier-release"),
+            previous_valid_until=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+        ).where(Credential.id == primary["id"]).execute()
+    db.close()
+    legacy = "fs_written-by-an-earlier-release"
+    assert post_core(core_payload(tid, transactionRef="T1"), secret=legacy).status_code == 200
+    again = client.post(
+        path(core_integration, f"/{primary['id']}/regenerate"), json={"grace_seconds": 60}, headers=tenant["headers"]
+    )
+    assert again.status_code == 200, again.json
+    for n, secret in enumerate([legacy, core_integration["secret"], again.json["secret"]]):
+        assert post_core(core_payload(tid, transactionRef=f"T2-{n}"), secret=secret).status_code == 200
+
+
+def test_two_regenerations_at_once_lose_no_old_secret(client, tenant, core_integration, post_core):
+    tid = tenant["tenant_id"]
+    for round_ in range(4):
+        scoped = client.post(path(core_integration), json={"label": f"r{round_}"}, headers=tenant["headers"]).json
+        regenerate = path(core_integration, f"/{scoped['id']}/regenerate")
+        start = threading.Barrier(2)
+
+        def race(url, start):
+            start.wait(timeout=10)
+            return client.post(url, json={"grace_seconds": 3600}, headers=tenant["headers"])
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            answers = list(pool.map(race, [regenerate] * 2, [start] * 2))
+        assert [a.status_code for a in answers] == [200, 200]
+        for n, secret in enumerate([scoped["secret"]] + [a.json["secret"] for a in answers]):
+            response = post_core(core_payload(tid, transactionRef=f"R{round_}-{n}"), secret=secret)
+            assert response.status_code == 200, (round_, n)
 
 
 def test_regenerate_refuses_a_grace_beyond_a_week(client, tenant, core_integration):

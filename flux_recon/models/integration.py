@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 import peewee
 
 from .base import BaseModel, UTCDateTimeField, utcnow
@@ -38,11 +41,34 @@ class Credential(BaseModel):
     key = peewee.CharField(max_length=80, null=True)
     # Fernet token of the secret half.
     secret_encrypted = peewee.TextField()
-    # After a regeneration with a grace period, the old secret keeps verifying until then.
+    # After regenerations with a grace period, the old secrets that keep verifying, each
+    # until its own time: a Fernet token of [{"secret", "valid_until"}, ...] (a row written
+    # before several were kept holds one bare secret). previous_valid_until is the last of
+    # those times: past it none verifies, whatever the list says.
     previous_secret_encrypted = peewee.TextField(null=True)
     previous_valid_until = UTCDateTimeField(null=True)
     created_at = UTCDateTimeField(default=utcnow)
     revoked_at = UTCDateTimeField(null=True)
+
+    def previous_secrets(self, secret_box) -> list[tuple[str, dt.datetime]]:
+        """The old secrets and until when each verifies (some may have run out already)."""
+        if not self.previous_secret_encrypted or self.previous_valid_until is None:
+            return []
+        text = secret_box.decrypt(self.previous_secret_encrypted)
+        if not text.startswith("["):  # generated secrets start "fs_": never a JSON list
+            return [(text, self.previous_valid_until)]
+        return [
+            (entry["secret"], min(dt.datetime.fromisoformat(entry["valid_until"]), self.previous_valid_until))
+            for entry in json.loads(text)
+        ]
+
+    def set_previous_secrets(self, secret_box, secrets: list[tuple[str, dt.datetime]]) -> None:
+        if not secrets:
+            self.previous_secret_encrypted = self.previous_valid_until = None
+            return
+        entries = [{"secret": secret, "valid_until": until.isoformat()} for secret, until in secrets]
+        self.previous_secret_encrypted = secret_box.encrypt(json.dumps(entries))
+        self.previous_valid_until = max(until for _, until in secrets)
 
 
 class AllowedNetwork(BaseModel):

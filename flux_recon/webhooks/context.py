@@ -44,12 +44,11 @@ def find_integration(provider: str, token: str) -> Integration | None:
 
 @dataclass(frozen=True)
 class _Credential:
-    """A credential row with its secrets decrypted; whether the previous one still
-    verifies is decided per request (the rotation grace runs out with time, not a write)."""
+    """A credential row with its secrets decrypted; whether each previous one still
+    verifies is decided per request (a rotation grace runs out with time, not a write)."""
 
     value: CredentialValue
-    previous: CredentialValue | None
-    previous_valid_until: dt.datetime | None
+    previous: tuple[tuple[CredentialValue, dt.datetime], ...]
 
 
 @dataclass(frozen=True)
@@ -62,8 +61,7 @@ class _AuthMaterial:
         values = []
         for credential in self.credentials:
             values.append(credential.value)
-            if credential.previous is not None and credential.previous_valid_until > now:
-                values.append(credential.previous)
+            values.extend(previous for previous, until in credential.previous if until > now)
         return tuple(values)
 
 
@@ -114,8 +112,10 @@ def _load(integration: Integration, secret_box) -> _AuthMaterial:
 
 def _decrypted(row: Credential, secret_box) -> _Credential:
     value = CredentialValue(id=row.id, name=row.name, key=row.key, secret=secret_box.decrypt(row.secret_encrypted))
-    previous = None
-    if row.previous_secret_encrypted and row.previous_valid_until and row.previous_valid_until > utcnow():
-        secret = secret_box.decrypt(row.previous_secret_encrypted)
-        previous = CredentialValue(id=row.id, name=row.name, key=row.key, secret=secret)
-    return _Credential(value, previous, row.previous_valid_until)
+    now = utcnow()
+    previous = tuple(
+        (CredentialValue(id=row.id, name=row.name, key=row.key, secret=secret), until)
+        for secret, until in row.previous_secrets(secret_box)
+        if until > now
+    )
+    return _Credential(value, previous)

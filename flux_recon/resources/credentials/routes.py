@@ -78,13 +78,14 @@ class CredentialById(MethodView):
 class CredentialRegenerate(MethodView):
     @blp.arguments(RegenerateSchema, example={"grace_seconds": 3600})
     @blp.response(200, RegeneratedSchema)
-    @blp.errors(404)
+    @blp.errors(404, 409)
     def post(self, data, integration_id, credential_id):
         """Regenerate a credential's secret (shown once)
 
         The API key stays; the secret changes. With `grace_seconds`, the previous secret
-        keeps verifying webhooks that long, so a sender can switch without dropped webhooks;
-        with 0 (the default) it stops at once.
+        keeps verifying webhooks that long, so a sender can switch without dropped webhooks,
+        and secrets replaced earlier keep verifying until their own grace ends (at most 5
+        at once: one more is 409). With 0 (the default) every old secret stops at once.
         """
         integration = get_integration(g.tenant.id, integration_id)
         credential = service.get_credential(integration, credential_id)

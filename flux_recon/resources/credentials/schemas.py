@@ -49,7 +49,8 @@ class RegenerateSchema(ma.Schema):
         validate=ma.validate.Range(min=0, max=MAX_GRACE_SECONDS),
         metadata={
             "description": "how long the previous secret keeps verifying webhooks "
-            "(default: the server's CREDENTIAL_ROTATION_GRACE_SECONDS, normally 0 = at once)",
+            "(default: the server's CREDENTIAL_ROTATION_GRACE_SECONDS, normally 0 = at once). "
+            "0 also stops every secret replaced earlier that is still inside its grace",
             "example": 3600,
         },
     )
@@ -57,5 +58,9 @@ class RegenerateSchema(ma.Schema):
 
 class RegeneratedSchema(CredentialWithSecretSchema):
     previous_valid_until = ma.fields.DateTime(
-        allow_none=True, metadata={"description": "until when the previous secret still verifies"}
+        allow_none=True,
+        metadata={
+            "description": "until when the last of the old secrets still verifies (each one earlier "
+            "regenerated with a grace keeps its own)"
+        },
     )

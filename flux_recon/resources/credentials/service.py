@@ -14,6 +14,9 @@ from ...reconciliation.audit import record_audit
 
 MAX_SCOPED_CREDENTIALS = 5
 MAX_GRACE_SECONDS = 7 * 24 * 3600
+# Old secrets of one credential verifying at once, each inside its own grace: every one
+# is tried on every webhook, so their number is bounded.
+MAX_PREVIOUS_SECRETS = 5
 
 
 def new_key() -> str:
@@ -101,12 +104,28 @@ def delete_scoped(integration: Integration, credential: Credential, actor: str) 
 
 
 def regenerate(integration: Integration, credential: Credential, grace_seconds: int, secret_box, actor: str):
-    """A new secret for the same key; the old one verifies for ``grace_seconds`` more."""
+    """A new secret for the same key. With ``grace_seconds``, the replaced secret verifies
+    that much longer and every earlier one still inside its grace keeps it; with 0 every old
+    secret stops at once (what a leaked secret calls for). 409 when MAX_PREVIOUS_SECRETS old
+    secrets are still inside their grace."""
     secret = new_secret()
-    until = utcnow() + dt.timedelta(seconds=grace_seconds) if grace_seconds else None
     with write_transaction():
-        credential.previous_secret_encrypted = credential.secret_encrypted if until else None
-        credential.previous_valid_until = until
+        # Locked (PostgreSQL): two regenerations at once cannot drop each other's old secret.
+        credential = locked(Credential.select().where(Credential.id == credential.id)).get()
+        now = utcnow()
+        kept = []
+        if grace_seconds:
+            kept = [(old, until) for old, until in credential.previous_secrets(secret_box) if until > now]
+            if len(kept) >= MAX_PREVIOUS_SECRETS:
+                first_end = min(until for _, until in kept)
+                abort(
+                    409,
+                    message=f"{len(kept)} earlier secrets of this credential are still inside their grace period "
+                    f"(the first ends at {first_end.isoformat()}); wait for it, or regenerate with "
+                    "grace_seconds 0, which stops every old secret at once",
+                )
+            kept.append((secret_box.decrypt(credential.secret_encrypted), now + dt.timedelta(seconds=grace_seconds)))
+        credential.set_previous_secrets(secret_box, kept)
         credential.secret_encrypted = secret_box.encrypt(secret)
         credential.save()
         record_audit(
