@@ -3,15 +3,22 @@ merchant API per API key and per source address. Storage: memory, or Redis for m
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
+import math
+import time
 
-from flask import current_app, g, request
+from flask import current_app, request
 from flask_limiter import Limiter
+from flask_smorest import abort
 from limits import parse_many
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from ..webhooks.client_ip import client_ip
+
+log = logging.getLogger(__name__)
 
 
 def _client_address() -> str:
@@ -42,14 +49,39 @@ def _setting(name: str):
     return lambda: current_app.config[name]
 
 
+@functools.lru_cache(maxsize=16)
+def _limits(setting: str):
+    return parse_many(setting)
+
+
 def admit_webhook() -> None:
     """Called once a webhook has passed its integration's auth checks: only then does it
-    count against the integration's limit (a refused one counts against its address only)."""
-    g.webhook_admitted = True
-
-
-def _admitted(response) -> bool:
-    return g.get("webhook_admitted", False)
+    spend the integration's budget (a refused one counts against its address only), so
+    forged requests cannot use up a genuine provider's limit. 429 once it is spent."""
+    limiter = current_app.extensions["rate_limiter"]
+    if not limiter.enabled:
+        return
+    # The limiter's own strategy and storage (its in-memory fallback while Redis is down);
+    # one atomic hit per window, like the limits applied before the request.
+    strategy = limiter.limiter
+    key = (
+        current_app.config.get("RATELIMIT_KEY_PREFIX") or "flux-recon",
+        "webhook-integration",
+        _webhook_integration(),
+    )
+    for item in _limits(current_app.config["WEBHOOK_RATE_LIMIT_PER_INTEGRATION"]):
+        try:
+            if strategy.hit(item, *key):
+                continue
+            wait = math.ceil(strategy.get_window_stats(item, *key).reset_time - time.time())
+        except Exception:
+            log.warning("rate limit storage failed; webhook let through", exc_info=True)
+            return
+        abort(
+            429,
+            message=f"this integration's limit ({item}) is spent; retry later",
+            headers={"Retry-After": str(max(1, wait))},
+        )
 
 
 def init_app(app, webhook_blueprints, api_blueprints) -> Limiter:
@@ -62,13 +94,7 @@ def init_app(app, webhook_blueprints, api_blueprints) -> Limiter:
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter = Limiter(key_func=_client_address, app=app)
     for blueprint in webhook_blueprints:
-        # With deduct_when the integration's budget is only tested before the request and
-        # spent after it, if the request was admitted: forged requests from strangers cannot
-        # use up the genuine provider's budget. Concurrent requests may overshoot it by at most
-        # the number of requests in flight.
-        limiter.limit(
-            _setting("WEBHOOK_RATE_LIMIT_PER_INTEGRATION"), key_func=_webhook_integration, deduct_when=_admitted
-        )(blueprint)
+        # The integration's limit is spent in the handler, by admit_webhook().
         limiter.limit(_setting("WEBHOOK_RATE_LIMIT_PER_ADDRESS"), key_func=_webhook_address)(blueprint)
     for blueprint in api_blueprints:
         limiter.limit(_setting("API_RATE_LIMIT_PER_KEY"), key_func=_api_key)(blueprint)
