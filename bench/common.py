@@ -199,11 +199,14 @@ class Server:
             self.process.wait(timeout=5)
 
 
-def start_gunicorn(app_spec: str, env: dict, workdir: Path, *, workers: int, threads: int = 1, name: str) -> Server:
+def start_gunicorn(
+    app_spec: str, env: dict, workdir: Path, *, workers: int, threads: int | None = 1, name: str
+) -> Server:
     """gunicorn with the project's config file (same settings for the service and the baseline)."""
     port = free_port()
     env = {**env, "FLUX_RECON_BIND": f"{HOST}:{port}", "FLUX_RECON_WORKERS": str(workers)}
-    env["FLUX_RECON_THREADS"] = str(threads)
+    if threads is not None:  # else the config's default
+        env["FLUX_RECON_THREADS"] = str(threads)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     log_path = workdir / f"{name}.log"
     with open(log_path, "wb") as log:

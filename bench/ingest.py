@@ -242,12 +242,12 @@ def check(run: dict, args) -> list[str]:
 def main(args) -> list[str]:
     say(
         f"== ingest: wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s, "
-        f"{args.threads} thread(s) per gunicorn worker, rate limits off =="
+        f"{args.threads or 'the default'} thread(s) per gunicorn worker, rate limits off =="
     )
     summary = []
     for backend in backends(args.backend):
         workers = args.workers or default_workers(backend)
-        say(f"\n[{backend}] gunicorn with {workers} sync workers, for both servers")
+        say(f"\n[{backend}] gunicorn with {workers} workers, for both servers")
         with tempfile.TemporaryDirectory(prefix="flux-bench-") as tmp:
             run = run_backend(backend, argparse.Namespace(**{**vars(args), "workers": workers}), Path(tmp))
         base, svc = run["baseline"], run["service"]
@@ -277,5 +277,5 @@ def add_arguments(parser) -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: the config's)")
-    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument("--threads", type=int, default=None, help="gunicorn threads per worker (default: the config's)")
     parser.add_argument("--webhooks", type=int, default=60000, help="distinct webhooks prepared (and orders)")
