@@ -55,7 +55,7 @@ GUNICORN_CONFIG = Path(__file__).resolve().parent.parent / "config" / "gunicorn.
 
 
 def gunicorn_workers(monkeypatch, tmp_path, settings_file=None, **env) -> int:
-    for name in ("FLUX_RECON_WORKERS", "FLUX_RECON_DATABASE_URL", "FLUX_RECON_SETTINGS"):
+    for name in ("FLUX_RECON_WORKERS", "FLUX_RECON_DATABASE_URL", "DATABASE_URL", "FLUX_RECON_SETTINGS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     if settings_file is not None:
@@ -73,6 +73,7 @@ def test_gunicorn_workers_follow_the_database_the_app_will_use(monkeypatch, tmp_
     assert gunicorn_workers(monkeypatch, tmp_path) == max(2, cores)
     assert gunicorn_workers(monkeypatch, tmp_path, FLUX_RECON_DATABASE_URL="sqlite:////x/db.sqlite3") == max(2, cores)
     assert gunicorn_workers(monkeypatch, tmp_path, FLUX_RECON_DATABASE_URL="postgresql://u@h/db") == 2 * cores + 1
+    assert gunicorn_workers(monkeypatch, tmp_path, DATABASE_URL="postgresql://u@h/db") == 2 * cores + 1
     from_file = 'DATABASE_URL = "postgresql://u@h/db"\n'
     assert gunicorn_workers(monkeypatch, tmp_path, settings_file=from_file) == 2 * cores + 1
     assert gunicorn_workers(monkeypatch, tmp_path, settings_file=from_file, FLUX_RECON_WORKERS="7") == 7
