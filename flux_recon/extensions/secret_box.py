@@ -75,17 +75,13 @@ def init_app(app) -> None:
 
 def rotate_stored_secrets(box: SecretBox) -> int:
     """Re-encrypt every encrypted column with the current key, in one transaction."""
-    from ..models import Credential, IdempotencyRecord
+    from ..models import ALL_MODELS
+    from ..models.base import encrypted_columns
     from ..models.transactions import write_transaction
 
-    columns = (
-        (Credential, Credential.secret_encrypted),
-        (Credential, Credential.previous_secret_encrypted),
-        (IdempotencyRecord, IdempotencyRecord.response_encrypted),
-    )
     counted = 0
     with write_transaction():
-        for model, column in columns:
+        for model, column in encrypted_columns(ALL_MODELS):
             for row in model.select(model.id, column).where(column.is_null(False)):
                 model.update({column: box.rotate(getattr(row, column.name))}).where(model.id == row.id).execute()
                 counted += 1

@@ -40,6 +40,21 @@ class JSONField(peewee.TextField):
         return None if value is None else json.loads(value)
 
 
+class EncryptedTextField(peewee.TextField):
+    """A secret's Fernet token (see SecretBox). Every column of this type, and only those,
+    is re-encrypted by ``flux-recon secrets rotate-key``: declare a stored secret with it."""
+
+
+def encrypted_columns(models) -> list[tuple[type[peewee.Model], EncryptedTextField]]:
+    """Every encrypted column of ``models``, for key rotation."""
+    return [
+        (model, field)
+        for model in models
+        for field in model._meta.sorted_fields
+        if isinstance(field, EncryptedTextField)
+    ]
+
+
 class BaseModel(peewee.Model):
     class Meta:
         database = db

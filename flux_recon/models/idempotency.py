@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import peewee
 
-from .base import BaseModel, UTCDateTimeField, utcnow
+from .base import BaseModel, EncryptedTextField, UTCDateTimeField, utcnow
 from .tenant import Tenant
 
 
@@ -16,7 +16,7 @@ class IdempotencyRecord(BaseModel):
     # Null while the first request is still running.
     status_code = peewee.IntegerField(null=True)
     # Encrypted: an answer may hold a secret shown once (a new credential's).
-    response_encrypted = peewee.TextField(null=True)
+    response_encrypted = EncryptedTextField(null=True)
     created_at = UTCDateTimeField(default=utcnow)
 
     class Meta:

@@ -7,7 +7,7 @@ import json
 
 import peewee
 
-from .base import BaseModel, UTCDateTimeField, utcnow
+from .base import BaseModel, EncryptedTextField, UTCDateTimeField, utcnow
 from .tenant import Tenant
 
 
@@ -40,12 +40,12 @@ class Credential(BaseModel):
     # Public half of a generated credential (the API key); shown in lists.
     key = peewee.CharField(max_length=80, null=True)
     # Fernet token of the secret half.
-    secret_encrypted = peewee.TextField()
+    secret_encrypted = EncryptedTextField()
     # After regenerations with a grace period, the old secrets that keep verifying, each
     # until its own time: a Fernet token of [{"secret", "valid_until"}, ...] (a row written
     # before several were kept holds one bare secret). previous_valid_until is the last of
     # those times: past it none verifies, whatever the list says.
-    previous_secret_encrypted = peewee.TextField(null=True)
+    previous_secret_encrypted = EncryptedTextField(null=True)
     previous_valid_until = UTCDateTimeField(null=True)
     created_at = UTCDateTimeField(default=utcnow)
     revoked_at = UTCDateTimeField(null=True)

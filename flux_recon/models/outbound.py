@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import peewee
 
-from .base import BaseModel, JSONField, UTCDateTimeField, utcnow
+from .base import BaseModel, EncryptedTextField, JSONField, UTCDateTimeField, utcnow
 from .tenant import Tenant
 
 DELIVERY_STATUSES = ("pending", "delivering", "succeeded", "failed")
@@ -17,9 +17,9 @@ class Subscription(BaseModel):
     events = JSONField(default=list)
     auth_type = peewee.CharField(max_length=10, default="none")
     basic_username = peewee.CharField(max_length=200, null=True)
-    basic_password_encrypted = peewee.TextField(null=True)
+    basic_password_encrypted = EncryptedTextField(null=True)
     # "whsec_..." Standard Webhooks key, encrypted; None = deliveries are not signed.
-    signing_key_encrypted = peewee.TextField(null=True)
+    signing_key_encrypted = EncryptedTextField(null=True)
     enabled = peewee.BooleanField(default=True)
     disabled_reason = peewee.TextField(null=True)
     # Since when deliveries have kept failing (None while they succeed).
