@@ -161,6 +161,8 @@ class Sender:
         self.pool_size = pool_size
         self._pools: dict[tuple, urllib3.HTTPConnectionPool] = {}
         self._lock = threading.Lock()
+        self._attempts: set[_Attempt] = set()  # those with a deadline, running now
+        self._aborted = False
 
     def _pool(self, target: Target) -> urllib3.HTTPConnectionPool:
         key = (target.scheme, target.address, target.port, target.hostname)
@@ -191,6 +193,10 @@ class Sender:
         if deadline is None:
             return self._post(target, body, headers, self.timeout, None)
         attempt = _Attempt(time.monotonic() + deadline)
+        with self._lock:
+            if self._aborted:
+                return SendResult(None, 0, error="not sent: the sender was stopped")
+            self._attempts.add(attempt)
         timeout = urllib3.Timeout(
             connect=min(self.timeout.connect_timeout, deadline), read=min(self.timeout.read_timeout, deadline)
         )
@@ -201,6 +207,8 @@ class Sender:
         finally:
             _current_attempt.reset(token)
             expired = attempt.finish()
+            with self._lock:
+                self._attempts.discard(attempt)
         # A silent receiver trips the read timeout (itself no longer than the deadline) first.
         if expired or (result.error and time.monotonic() >= attempt.deadline):
             message = f"no complete answer within {deadline:g} s (the deadline for the whole attempt)"
@@ -245,6 +253,15 @@ class Sender:
             snippet=data[:SNIPPET_BYTES].decode("utf-8", errors="replace"),
             retry_after=parse_retry_after(response.headers.get("Retry-After"), time.time()),
         )
+
+    def abort(self) -> None:
+        """Cut every attempt with a deadline now, and send no more (the caller is stopping)."""
+        with self._lock:
+            self._aborted = True
+            attempts = list(self._attempts)
+        for attempt in attempts:
+            attempt.deadline = time.monotonic()
+            _watchdog.watch(attempt)
 
     @staticmethod
     def encode(document: dict) -> bytes:

@@ -2,8 +2,11 @@
 
 Several workers may run at once: on PostgreSQL each claims its batch with
 ``FOR UPDATE SKIP LOCKED`` and holds it under a lease; a worker that dies mid-batch loses
-nothing, because its deliveries are claimed again once the lease has expired. Delivery is
-at least once: receivers deduplicate on ``webhook-id``.
+nothing, because its deliveries are claimed again once the lease has expired. Every attempt
+ends well inside its lease (a deadline of half the lease, at most 30 s), and a worker never
+claims again what it still holds. An unreachable database stops claims and recording, not
+the worker: it retries with backoff. Delivery is at least once: receivers deduplicate on
+``webhook-id``.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ import logging
 import random
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from ..extensions.observability import DELIVERIES
+from ..extensions.database import UNAVAILABLE_ERRORS
+from ..extensions.observability import DELIVERIES, WORKER_DATABASE_ERRORS, WORKER_DATABASE_UNAVAILABLE
 from ..models import Delivery, DeliveryAttempt, OutboundEvent, Subscription, db, utcnow
 from ..models.transactions import is_sqlite, write_transaction
 from .destinations import DestinationRefused, check_destination
@@ -30,6 +34,13 @@ log = logging.getLogger("flux_recon.worker")
 
 LOG_EVERY_SECONDS = 5
 EXPIRED_CHECK_INTERVAL = dt.timedelta(seconds=1)
+# While the database is unreachable: the first retry after about half a second, then twice
+# as long each time, at most this long (so a worker is back within seconds of the database).
+RECONNECT_FIRST_DELAY = 0.5
+RECONNECT_MAX_DELAY = 10.0
+# The longest an attempt may take in all (connect, send, the whole answer), however slowly
+# the receiver trickles it; shorter with a short lease (half of it).
+MAX_DEADLINE = 30.0
 
 
 @dataclass
@@ -64,6 +75,7 @@ class Worker:
         concurrency: int = 8,
         lease: dt.timedelta = dt.timedelta(seconds=60),
         rng: random.Random | None = None,
+        graceful_timeout: float = 10.0,
     ):
         self.secret_box = secret_box
         # Subscription secrets decrypted once per worker, keyed by their ciphertext (a
@@ -76,6 +88,12 @@ class Worker:
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.lease = lease
+        # Each attempt ends (cut if need be) within half the lease: its result is recorded
+        # while the lease still keeps other workers off it.
+        self.deadline = min(MAX_DEADLINE, lease.total_seconds() / 2)
+        # On stop, attempts in flight get this long to finish; the rest are cut and left to
+        # their lease (sent again once it expires).
+        self.graceful_timeout = graceful_timeout
         # One subscription may fill all but a quarter of the slots: a hanging receiver slows
         # only itself, and a single busy subscription still gets most of the throughput.
         self.per_subscription = max(1, concurrency - max(1, concurrency // 4))
@@ -93,7 +111,7 @@ class Worker:
             .where(Subscription.enabled)
         )
 
-    def _due_queries(self, now: dt.datetime, limit: int, *, expired: bool = True):
+    def _due_queries(self, now: dt.datetime, limit: int, *, expired: bool = True, held: frozenset[int] = frozenset()):
         """Leases that have expired (unless ``expired`` is false), then pending deliveries
         that are due, oldest first.
 
@@ -113,6 +131,8 @@ class Worker:
             .order_by(Delivery.lease_until, Delivery.id)
             .limit(limit)
         )
+        if held:  # an expired lease this worker still holds is not to be sent a second time
+            leased = leased.where(Delivery.id.not_in(sorted(held)))
         # Expired leases first: they are a dead worker's deliveries, already late, and
         # must not wait behind a backlog of pending ones.
         queries = (leased, pending) if expired else (pending,)
@@ -133,9 +153,12 @@ class Worker:
             rows = self._claim(limit or self.batch_size, busy, cap)
         return [self._job(row) for row in rows]
 
-    def _claim(self, limit: int, busy: dict[int, int] | None, cap: int | None) -> list[Delivery]:
+    def _claim(
+        self, limit: int, busy: dict[int, int] | None, cap: int | None, held: frozenset[int] = frozenset()
+    ) -> list[Delivery]:
         """The claimed rows; jobs are made from them (secrets decrypted) after the commit,
-        so a secret that cannot be decrypted never undoes the claim or recorded results."""
+        so a secret that cannot be decrypted never undoes the claim or recorded results.
+        ``held``: deliveries this worker is sending or has not recorded yet, never claimed."""
         if limit <= 0:
             return []
         now = self.clock()
@@ -147,7 +170,7 @@ class Worker:
         look_for_expired = now >= self._expired_due
         # Read past the cap's skipped rows: a subscription at its cap may own the oldest.
         read = limit * 4 if cap else limit
-        for query in self._due_queries(now, read, expired=look_for_expired):
+        for query in self._due_queries(now, read, expired=look_for_expired, held=held):
             found = list(query)
             if look_for_expired:  # that was the lookup of expired leases
                 look_for_expired = False
@@ -156,6 +179,8 @@ class Worker:
             for row in found:
                 if len(rows) == limit:
                     break
+                if row.id in held:  # pending again (redelivered by hand) while still in flight here
+                    continue
                 if cap is None or taken.get(row.subscription_id, 0) < cap:
                     taken[row.subscription_id] = taken.get(row.subscription_id, 0) + 1
                     rows.append(row)
@@ -206,7 +231,7 @@ class Worker:
         headers = signature_headers(job.body, job.event_id, int(self.clock().timestamp()), job.signing_key)
         if job.authorization:
             headers["Authorization"] = job.authorization
-        return Outcome(job, result=self.sender.post(target, job.body, headers))
+        return Outcome(job, result=self.sender.post(target, job.body, headers, deadline=self.deadline))
 
     # --- recording ------------------------------------------------------------------------
     def record_all(self, outcomes: list[Outcome]) -> list[str]:
@@ -314,6 +339,14 @@ class Worker:
         expired = self._joined().where((Delivery.status == "delivering") & (Delivery.lease_until < now))
         return pending.count() + expired.count()
 
+    def backlog_or_unknown(self) -> int | str:
+        """The backlog, or "unknown" while the database is unreachable."""
+        try:
+            return self.backlog()
+        except UNAVAILABLE_ERRORS:
+            _drop_connection()
+            return "unknown"
+
     def run(self, stop: threading.Event, poll_interval: float = 1.0, *, until_idle: bool = False) -> None:
         """Deliver until ``stop`` is set (or, with ``until_idle``, nothing is due).
 
@@ -322,13 +355,24 @@ class Worker:
         since the last turn are recorded in the same transaction that claims their
         replacements: one commit per turn, however many finished. One log line per
         ``batch_size`` results (or every few seconds), with the backlog.
+
+        While the database is unreachable, the attempts in flight go on and their results
+        wait for it; the worker retries with backoff, logs the outage and shows it in the
+        metrics. On stop, attempts still running after ``graceful_timeout`` are cut.
         """
-        inflight: dict = {}
+        inflight: dict[Future, Job] = {}
         finished: list[Outcome] = []
         counts = {"succeeded": 0, "pending": 0, "failed": 0}
         last_log = time.monotonic()
+        outage = _Outage(self.rng)
         while not stop.is_set():
-            states, jobs = self._turn(finished, list(inflight.values()))
+            try:
+                states, jobs = self._turn(finished, list(inflight.values()))
+            except UNAVAILABLE_ERRORS as exc:
+                stop.wait(outage.failed(exc))
+                finished.extend(_collect(inflight, timeout=0))
+                continue
+            outage.ended()
             finished = []
             for state in states:
                 counts[state] += 1
@@ -340,17 +384,40 @@ class Worker:
                     return
                 stop.wait(poll_interval)
                 continue
-            done, _ = wait(inflight, timeout=poll_interval, return_when=FIRST_COMPLETED)
-            for future in done:
-                del inflight[future]
-                finished.append(future.result())
+            finished.extend(_collect(inflight, timeout=poll_interval))
             if sum(counts.values()) >= self.batch_size or time.monotonic() - last_log > LOG_EVERY_SECONDS:
                 last_log = self._log(counts, last_log)
-        # Stopping: finish what is in flight and record it with what finished last turn.
-        finished.extend(future.result() for future in as_completed(inflight))
-        for state in self.record_all(finished):
+        self._stop(inflight, finished, counts, last_log)
+
+    def _stop(self, inflight: dict[Future, Job], finished: list[Outcome], counts: dict[str, int], since: float):
+        """Give what is in flight ``graceful_timeout`` to finish, cut the rest, and record
+        what finished. A cut or unrecorded delivery keeps its lease and is sent again once
+        that expires: nothing is lost."""
+        if inflight:
+            done, left = wait(inflight, timeout=self.graceful_timeout)
+            finished.extend(future.result() for future in done)
+            if left:
+                self.sender.abort()
+                log.warning(
+                    "stopping: %d deliveries still in flight after %g s were cut; "
+                    "they are sent again once their lease expires",
+                    len(left),
+                    self.graceful_timeout,
+                )
+        try:
+            states = self.record_all(finished)
+        except UNAVAILABLE_ERRORS as exc:
+            _drop_connection()
+            log.warning(
+                "stopping with the database unavailable (%s): %d results not recorded; "
+                "those deliveries are sent again once their lease expires",
+                _describe(exc),
+                len(finished),
+            )
+            states = []
+        for state in states:
             counts[state] += 1
-        self._log(counts, last_log)
+        self._log(counts, since)
 
     def _turn(self, finished: list[Outcome], inflight: list[Job]) -> tuple[list[str], list[Job]]:
         """Record ``finished`` and claim jobs for the free slots, in one transaction (none
@@ -361,9 +428,12 @@ class Worker:
         busy: dict[int, int] = {}
         for job in inflight:
             busy[job.delivery.subscription_id] = busy.get(job.delivery.subscription_id, 0) + 1
+        # Still this worker's: in flight, or finished and not yet recorded (while the
+        # database was away, their leases may have run out).
+        held = frozenset([job.delivery.id for job in inflight] + [outcome.job.delivery.id for outcome in finished])
         with self._transaction():
             states = self._record_all(finished)
-            rows = self._claim(free, busy, self.per_subscription)
+            rows = self._claim(free, busy, self.per_subscription, held)
         self._count(states)
         return states, [self._job(row) for row in rows]
 
@@ -371,21 +441,94 @@ class Worker:
         handled = sum(counts.values())
         if handled:
             log.info(
-                "delivered %d in %d ms: %d succeeded, %d to retry, %d failed; backlog %d",
+                "delivered %d in %d ms: %d succeeded, %d to retry, %d failed; backlog %s",
                 handled,
                 (time.monotonic() - since) * 1000,
                 counts["succeeded"],
                 counts["pending"],
                 counts["failed"],
-                self.backlog(),
+                self.backlog_or_unknown(),
             )
             for key in counts:
                 counts[key] = 0
         return time.monotonic()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
         self.sender.close()
+
+
+def _collect(inflight: dict[Future, Job], timeout: float) -> list[Outcome]:
+    """The outcomes of the attempts that have finished, waiting up to ``timeout`` for one."""
+    if not inflight:
+        return []
+    done, _ = wait(inflight, timeout=timeout, return_when=FIRST_COMPLETED)
+    for future in done:
+        del inflight[future]
+    return [future.result() for future in done]
+
+
+def _drop_connection() -> None:
+    """Close this thread's connection after a database error, without handing it back to
+    the pool: the next statement opens a fresh one."""
+    database = db.obj
+    try:
+        if hasattr(database, "manual_close"):
+            database.manual_close()
+        else:
+            database.close()
+    except Exception:  # it is broken already; all that matters is that it is gone
+        database._state.reset()
+
+
+def _describe(exc: BaseException) -> str:
+    """One line about a database error, with the database password (if any) masked."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    password = getattr(db.obj, "connect_params", {}).get("password")
+    if password:
+        text = text.replace(str(password), "***")
+    return f"{type(exc).__name__}: {text}"[:200]
+
+
+class _Outage:
+    """The database being unreachable: when to try again, the log lines, the metrics."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.since: float | None = None
+        self.failures = 0
+
+    def failed(self, exc: BaseException) -> float:
+        """Record one failed turn; returns the seconds to wait before the next."""
+        _drop_connection()
+        WORKER_DATABASE_ERRORS.inc()
+        WORKER_DATABASE_UNAVAILABLE.set(1)
+        self.failures += 1
+        delay = min(RECONNECT_MAX_DELAY, RECONNECT_FIRST_DELAY * 2 ** (self.failures - 1))
+        delay *= self.rng.uniform(0.5, 1.0)  # workers that lost it together do not return together
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning(
+                "database unavailable (%s); deliveries in flight go on, retrying in %.1f s", _describe(exc), delay
+            )
+        else:
+            log.warning(
+                "database still unavailable after %.0f s (%s); retrying in %.1f s",
+                time.monotonic() - self.since,
+                _describe(exc),
+                delay,
+            )
+        return delay
+
+    def ended(self) -> None:
+        if self.since is None:
+            return
+        log.warning(
+            "database reachable again after %.1f s (%d failed attempts)", time.monotonic() - self.since, self.failures
+        )
+        WORKER_DATABASE_UNAVAILABLE.set(0)
+        self.since, self.failures = None, 0
 
 
 def _disable(subscription_id: int, reason: str, now: dt.datetime) -> None:

@@ -11,7 +11,7 @@ import time
 import uuid
 
 from flask import Response, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 WEBHOOKS = Counter("flux_recon_webhooks", "Webhooks received, by provider and verdict", ["provider", "verdict"])
@@ -19,6 +19,15 @@ RECONCILIATIONS = Counter(
     "flux_recon_reconciliations", "Payments recorded by the engine, by outcome", ["status", "reconciliation"]
 )
 DELIVERIES = Counter("flux_recon_deliveries", "Outbound delivery attempts, by resulting state", ["state"])
+# The delivery worker's own view of its database (it keeps running through an outage).
+WORKER_DATABASE_ERRORS = Counter(
+    "flux_recon_worker_database_errors", "Times the delivery worker found its database unavailable and retried"
+)
+WORKER_DATABASE_UNAVAILABLE = Gauge(
+    "flux_recon_worker_database_unavailable",
+    "1 while the delivery worker cannot reach its database, else 0",
+    multiprocess_mode="livemax",
+)
 LATENCY = Histogram(
     "flux_recon_request_seconds",
     "Request latency",
