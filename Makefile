@@ -40,9 +40,11 @@ SOAK_SECONDS ?= 600
 soak: $(VENV)/.installed-test
 	FLUX_RECON_SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m pytest -q -s -m soak tests/test_soak.py
 
+# ruff for style; import-linter for the layers (.importlinter, docs/architecture.md).
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

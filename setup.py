@@ -42,6 +42,7 @@ setup(
             "standardwebhooks>=1.1",
             "schemathesis>=4.3",
             "ruff>=0.6",
+            "import-linter>=2.1",
         ],
     },
     entry_points={

@@ -53,7 +53,7 @@ def ensure_wrk() -> str:
 
 def default_workers(backend: str) -> int:
     """What config/gunicorn.conf.py starts on this backend when FLUX_RECON_WORKERS is unset."""
-    from flux_recon.settings import default_workers as configured_default
+    from flux_recon.web.settings import default_workers as configured_default
 
     return configured_default("sqlite://" if backend == "sqlite" else "postgresql://", os.cpu_count() or 1)
 
@@ -109,7 +109,7 @@ def backends(requested: list[str] | None = None) -> list[str]:
 
 def fresh_database(backend: str, workdir: Path) -> str:
     """An empty, migrated database; returns its URL."""
-    from flux_recon.extensions.database import open_database, upgrade
+    from flux_recon.models.connections import open_database, upgrade
 
     if backend == "sqlite":
         url = f"sqlite:///{workdir / 'bench.sqlite3'}"

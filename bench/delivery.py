@@ -61,11 +61,11 @@ def event_body(n: int) -> dict:
 def prepare(url: str, receiver_url: str, events: int) -> str:
     """A tenant subscribed (with a signing key) to its receiver, and ``events`` events,
     each with one pending delivery. Returns one encoded event, for the baseline."""
-    from flux_recon.accounts import create_tenant
-    from flux_recon.events.outbox import event_document
-    from flux_recon.events.sender import Sender
-    from flux_recon.events.signing import new_signing_key
     from flux_recon.models import Delivery, OutboundEvent, Subscription, db, utcnow
+    from flux_recon.outbound.outbox import event_document
+    from flux_recon.outbound.sender import Sender
+    from flux_recon.outbound.signing import new_signing_key
+    from flux_recon.services.tenants import create_tenant
 
     with app_for(url) as app:
         tenant, _ = create_tenant("Bench merchant")

@@ -105,8 +105,8 @@ def sign(secret: str, body: bytes) -> str:
 def prepare(url: str, workdir: Path, count: int, warmup: int = 1000) -> Webhooks:
     """A tenant, an enabled core integration admitting 127.0.0.1, ``warmup + count``
     open orders, and as many signed webhooks (one per order) in two files."""
-    from flux_recon.accounts import create_tenant
-    from flux_recon.resources.integrations.service import add_network, enable
+    from flux_recon.services.tenants import create_tenant
+    from flux_recon.web.resources.integrations.service import add_network, enable
 
     with app_for(url) as app:
         tenant, _ = create_tenant("Bench merchant")

@@ -168,7 +168,7 @@ def query_plans(backend: str, engine, tenant_id: str, scale: int) -> str:
 
 
 def run_backend(backend: str, args, workdir: Path) -> tuple[list, dict]:
-    from flux_recon.accounts import create_tenant
+    from flux_recon.services.tenants import create_tenant
 
     url = fresh_database(backend, workdir)
     rng = random.Random(8)

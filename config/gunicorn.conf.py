@@ -9,7 +9,7 @@ import re
 
 from gunicorn.glogging import Logger
 
-from flux_recon.settings import configured, default_workers
+from flux_recon.web.settings import configured, default_workers
 
 bind = os.environ.get("FLUX_RECON_BIND", "127.0.0.1:8000")
 # Default: 2 x cores + 1 on PostgreSQL, as many as cores (at least 2) on SQLite.
@@ -23,7 +23,7 @@ workers = int(
 threads = int(os.environ.get("FLUX_RECON_THREADS", 4))
 # gthread with a per-request time limit (`timeout`, below): gthread alone would let a peer
 # that stalls mid-request keep its thread for good.
-worker_class = "flux_recon.gunicorn_worker.DeadlineThreadWorker" if threads > 1 else "sync"
+worker_class = "flux_recon.web.gunicorn_worker.DeadlineThreadWorker" if threads > 1 else "sync"
 # Providers give up (and retry, doubling load) after a few seconds: never hold one longer.
 # A request still running after this long has its connection cut (its worker killed, with
 # sync workers).

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import pluggy
 
-from . import hookspecs
+from flux_recon import hookspecs
 
 ENTRY_POINT_GROUP = "flux_recon"
 

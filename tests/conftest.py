@@ -13,9 +13,9 @@ import pytest
 from cryptography.fernet import Fernet
 
 from flux_recon import create_app
-from flux_recon.accounts import create_tenant
-from flux_recon.extensions.database import open_database, upgrade
 from flux_recon.models import ALL_MODELS, db
+from flux_recon.models.connections import open_database, upgrade
+from flux_recon.services.tenants import create_tenant
 
 POSTGRES_URL = os.environ.get("FLUX_RECON_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("FLUX_RECON_TEST_REQUIRE_POSTGRES") == "1"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from flux_recon.accounts import create_tenant
 from flux_recon.models import Allocation, Payment, SalesOrder, reference_key
 from flux_recon.models.transactions import write_transaction
 from flux_recon.money import to_minor
 from flux_recon.providers import Payer, PaymentNotice
+from flux_recon.services.tenants import create_tenant
 
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 

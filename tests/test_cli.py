@@ -5,7 +5,7 @@ import json
 from cryptography.fernet import Fernet
 
 from flux_recon.cli import cli
-from flux_recon.extensions.auth import hash_api_key
+from flux_recon.core.api_keys import hash_api_key
 from flux_recon.models import ApiKey, db
 
 

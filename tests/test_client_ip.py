@@ -2,7 +2,7 @@
 
 import ipaddress
 
-from flux_recon.webhooks.client_ip import client_ip, parse_networks
+from flux_recon.web.client_ip import client_ip, parse_networks
 
 PROXIES = parse_networks(["10.0.0.0/8", "fd00::/8"])
 

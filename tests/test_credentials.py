@@ -6,8 +6,8 @@ import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from flux_recon.inbound import auth_cache as context
 from flux_recon.models import Credential, WebhookEvent, db
-from flux_recon.webhooks import context
 from tests.conftest import core_payload, core_signature
 
 
@@ -209,7 +209,7 @@ def test_management_actions_reach_the_audit_log(client, tenant, core_integration
 
 def test_supplied_secrets_are_write_only(database_url):
     from flux_recon import CredentialField, Provider, hookimpl
-    from flux_recon.accounts import create_tenant
+    from flux_recon.services.tenants import create_tenant
     from tests.conftest import close_app, make_app
 
     class Supplied(Provider):

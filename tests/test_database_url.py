@@ -11,9 +11,9 @@ from cryptography.fernet import Fernet
 from flask import Flask
 
 from flux_recon import create_app
-from flux_recon.extensions.database import DatabaseUrlError
 from flux_recon.models import Tenant, db
-from flux_recon.settings import load_settings
+from flux_recon.models.connections import DatabaseUrlError
+from flux_recon.web.settings import load_settings
 from tests.conftest import POSTGRES_URL, close_app, make_app
 from tests.live_server import BIN_DIR, CLI_TIMEOUT, REPO_ROOT
 

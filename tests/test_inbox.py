@@ -5,8 +5,8 @@ import datetime as dt
 from prometheus_client import REGISTRY
 
 from flux_recon.cli import cli
-from flux_recon.extensions.rate_limit import RefusalSample
 from flux_recon.models import WebhookEvent, db
+from flux_recon.web.rate_limit import RefusalSample
 from tests.conftest import core_payload
 
 

@@ -3,8 +3,8 @@
 from playhouse.migrations import Runner
 from playhouse.schema_diff import diff_models
 
-from flux_recon.extensions.database import MIGRATIONS_DIR
 from flux_recon.models import ALL_MODELS
+from flux_recon.models.connections import MIGRATIONS_DIR
 
 
 def test_migrations_match_the_models(app):

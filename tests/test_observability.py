@@ -57,7 +57,7 @@ def test_each_request_is_one_json_log_line_without_the_token(client, tenant, cor
     caplog.set_level(logging.INFO, logger="flux_recon.requests")
     post_core(core_payload(tenant["tenant_id"]), headers={"X-Request-ID": "req-42"})
     (record,) = [r for r in caplog.records if r.name == "flux_recon.requests" and r.fields["request_id"] == "req-42"]
-    from flux_recon.extensions.observability import JSONFormatter
+    from flux_recon.web.observability import JSONFormatter
 
     line = json.loads(JSONFormatter().format(record))
     assert line["status"] == 200 and line["method"] == "POST"

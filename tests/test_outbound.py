@@ -12,10 +12,10 @@ import socket
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from flux_recon.events.destinations import DestinationRefused, check_destination
-from flux_recon.events.schedule import MAX_ATTEMPTS, RETRY_DELAYS
-from flux_recon.events.worker import Worker
 from flux_recon.models import Delivery, DeliveryAttempt, OutboundEvent, Subscription, db
+from flux_recon.outbound.destinations import DestinationRefused, check_destination
+from flux_recon.outbound.schedule import MAX_ATTEMPTS, RETRY_DELAYS
+from flux_recon.outbound.worker import Worker
 from tests.conftest import core_payload
 from tests.receiver import start_receiver
 

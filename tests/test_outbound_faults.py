@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from flux_recon.events.worker import Worker
 from flux_recon.models import Delivery, DeliveryAttempt, OutboundEvent, db
+from flux_recon.outbound.worker import Worker
 from tests.conftest import POSTGRES_URL, TEST_SECRET_KEY, close_app, make_app
 from tests.live_server import BIN_DIR, REPO_ROOT, free_port, service_env
 from tests.receiver import start_receiver
@@ -270,7 +270,7 @@ def test_the_worker_rides_out_a_database_outage_and_delivers_what_came_meanwhile
     try:
         client = app.test_client()
         with app.app_context():
-            from flux_recon.accounts import create_tenant
+            from flux_recon.services.tenants import create_tenant
 
             row, api_key = create_tenant("Outage")
         db.close()

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from flux_recon.extensions.database import open_database, upgrade
 from flux_recon.models import Tenant, db
+from flux_recon.models.connections import open_database, upgrade
 from flux_recon.models.transactions import write_transaction
 
 

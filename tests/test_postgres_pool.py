@@ -5,7 +5,7 @@ import peewee
 import pytest
 from playhouse.db_url import parse
 
-from flux_recon.extensions.database import RecentlyUsedPostgresqlDatabase, open_database
+from flux_recon.models.connections import RecentlyUsedPostgresqlDatabase, open_database
 from tests.conftest import POSTGRES_URL
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="the pool under test is PostgreSQL's")

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from flux_recon.accounts import create_tenant
 from flux_recon.models import db
+from flux_recon.services.tenants import create_tenant
 from tests.conftest import close_app, core_payload, core_signature, make_app
 from tests.live_server import create_tenant as create_tenant_by_cli
 from tests.live_server import live_server, request

@@ -11,9 +11,9 @@ from standardwebhooks.webhooks import Webhook
 
 from flux_recon import create_app
 from flux_recon.cli import cli
-from flux_recon.events.worker import Worker
 from flux_recon.models import ALL_MODELS, Credential, db
 from flux_recon.models.base import EncryptedTextField, encrypted_columns
+from flux_recon.outbound.worker import Worker
 from flux_recon_monnify.provider import MonnifyProvider
 from tests.conftest import TEST_SECRET_KEY, close_app, core_payload, core_signature
 from tests.receiver import start_receiver

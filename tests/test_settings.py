@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from flux_recon.settings import DefaultConfig, default_workers, load_settings
+from flux_recon.web.settings import DefaultConfig, default_workers, load_settings
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "settings.example.py"
 

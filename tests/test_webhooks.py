@@ -6,7 +6,7 @@ import pytest
 
 from flux_recon import hookimpl
 from flux_recon.models import Payment, WebhookEvent, db
-from flux_recon.webhooks.client_ip import parse_networks
+from flux_recon.web.client_ip import parse_networks
 from tests.conftest import close_app, core_payload, core_signature, make_app
 
 
@@ -229,7 +229,7 @@ def test_committed_events_reach_plugins_after_commit(database_url):
     app = make_app(database_url, plugins=[CorePlugin(), Recorder()])
     try:
         client = app.test_client()
-        from flux_recon.accounts import create_tenant
+        from flux_recon.services.tenants import create_tenant
 
         with app.app_context():
             tenant_row, key = create_tenant("Events")
@@ -276,7 +276,7 @@ def test_adapter_crash_on_odd_input_is_422_not_500(database_url, monkeypatch):
     monkeypatch.setattr(core_module.CoreProvider, "parse", explode)
     app = make_app(database_url)
     try:
-        from flux_recon.accounts import create_tenant
+        from flux_recon.services.tenants import create_tenant
 
         with app.app_context():
             tenant_row, key = create_tenant("Crash")

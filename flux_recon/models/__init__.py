@@ -1,14 +1,14 @@
 """peewee models, one module per aggregate; the schema itself ships as migrations/."""
 
-from .audit import AuditEntry
-from .base import BaseModel, db, utcnow
-from .idempotency import IdempotencyRecord
-from .integration import AllowedNetwork, Credential, Integration
-from .order import ORDER_STATUSES, SalesOrder, reference_key
-from .outbound import DELIVERY_STATUSES, Delivery, DeliveryAttempt, OutboundEvent, Subscription
-from .payment import PAYMENT_STATUSES, RECONCILIATION_STATES, Allocation, Payment
-from .tenant import ApiKey, Tenant
-from .webhook_event import VERDICTS, WebhookEvent
+from flux_recon.models.audit import AuditEntry
+from flux_recon.models.base import BaseModel, db, utcnow
+from flux_recon.models.idempotency import IdempotencyRecord
+from flux_recon.models.inbox import VERDICTS, WebhookEvent
+from flux_recon.models.integration import AllowedNetwork, Credential, Integration
+from flux_recon.models.order import ORDER_STATUSES, SalesOrder, reference_key
+from flux_recon.models.outbound import DELIVERY_STATUSES, Delivery, DeliveryAttempt, OutboundEvent, Subscription
+from flux_recon.models.payment import PAYMENT_STATUSES, RECONCILIATION_STATES, Allocation, Payment
+from flux_recon.models.tenant import ApiKey, Tenant
 
 # Creation order (foreign keys first); tests truncate in reverse.
 ALL_MODELS = [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import peewee
 
-from .base import BaseModel, JSONField, UTCDateTimeField, utcnow
-from .tenant import Tenant
+from flux_recon.models.base import BaseModel, JSONField, UTCDateTimeField, utcnow
+from flux_recon.models.tenant import Tenant
 
 
 class AuditEntry(BaseModel):

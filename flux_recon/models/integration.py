@@ -7,8 +7,8 @@ import json
 
 import peewee
 
-from .base import BaseModel, EncryptedTextField, UTCDateTimeField, utcnow
-from .tenant import Tenant
+from flux_recon.models.base import BaseModel, EncryptedTextField, UTCDateTimeField, utcnow
+from flux_recon.models.tenant import Tenant
 
 
 class Integration(BaseModel):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import peewee
 
-from .base import BaseModel, UTCDateTimeField, utcnow
-from .tenant import Tenant
+from flux_recon.models.base import BaseModel, UTCDateTimeField, utcnow
+from flux_recon.models.tenant import Tenant
 
 ORDER_STATUSES = ("open", "partially_paid", "paid", "overpaid", "cancelled")
 REFERENCE_LENGTH = 200

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import peewee
 
-from .base import BaseModel, JSONField, UTCDateTimeField, utcnow
-from .integration import Integration
-from .order import SalesOrder
-from .tenant import Tenant
+from flux_recon.models.base import BaseModel, JSONField, UTCDateTimeField, utcnow
+from flux_recon.models.integration import Integration
+from flux_recon.models.order import SalesOrder
+from flux_recon.models.tenant import Tenant
 
 # matched: fully allocated (a refund: applied to its payment); partially_matched: split by
 # hand and not yet fully allocated; unmatched: no order found (or unmatched by a person);

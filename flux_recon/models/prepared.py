@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import peewee
 
-from .base import db
+from flux_recon.models.base import db
 
 
 class _Slot:

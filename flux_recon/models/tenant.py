@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import peewee
 
-from .base import BaseModel, JSONField, UTCDateTimeField, utcnow
+from flux_recon.models.base import BaseModel, JSONField, UTCDateTimeField, utcnow
 
 
 class Tenant(BaseModel):

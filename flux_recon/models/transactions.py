@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import peewee
 
-from .base import db
+from flux_recon.models.base import db
 
 
 def is_sqlite() -> bool:

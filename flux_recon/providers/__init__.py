@@ -1,6 +1,6 @@
 """The adapter contract: the Provider base class, auth building blocks, PaymentNotice."""
 
-from .auth import (
+from flux_recon.providers.auth import (
     AuthCheck,
     AuthContext,
     BodyFieldSignature,
@@ -9,11 +9,11 @@ from .auth import (
     IpAllowlist,
     secret_of,
 )
-from .base import CredentialField, Provider, ProviderRegistry, encode_json
-from .errors import AuthFailure, PayloadError
-from .notice import Ignored, NoticeKind, NoticeStatus, Payer, PaymentMethod, PaymentNotice
-from .request import MalformedBody, WebhookRequest
-from .times import utc_time
+from flux_recon.providers.base import CredentialField, Provider, ProviderRegistry, encode_json
+from flux_recon.providers.errors import AuthFailure, PayloadError
+from flux_recon.providers.notice import Ignored, NoticeKind, NoticeStatus, Payer, PaymentMethod, PaymentNotice
+from flux_recon.providers.request import MalformedBody, WebhookRequest
+from flux_recon.providers.times import utc_time
 
 __all__ = [
     "AuthCheck",

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import AuthFailure
-from .request import WebhookRequest
+from flux_recon.providers.errors import AuthFailure
+from flux_recon.providers.request import WebhookRequest
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

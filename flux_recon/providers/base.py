@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from .auth import AuthCheck, BodyFieldSignature, CredentialValue, HeaderHmac, IpAllowlist
-from .notice import Ignored, PaymentNotice
-from .request import WebhookRequest
+from flux_recon.providers.auth import AuthCheck, BodyFieldSignature, CredentialValue, HeaderHmac, IpAllowlist
+from flux_recon.providers.notice import Ignored, PaymentNotice
+from flux_recon.providers.request import WebhookRequest
 
 PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .times import EARLIEST, LATEST, OUT_OF_RANGE
+from flux_recon.providers.times import EARLIEST, LATEST, OUT_OF_RANGE
 
 
 class NoticeKind(enum.StrEnum):

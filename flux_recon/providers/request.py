@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..exact_json import JSONInputError, loads_exact
+from flux_recon.exact_json import JSONInputError, loads_exact
 
 
 class MalformedBody(ValueError):

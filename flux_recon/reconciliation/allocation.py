@@ -6,13 +6,13 @@ Every function here runs inside the caller's write transaction and locks the ord
 
 from __future__ import annotations
 
-from ..models import Allocation, Payment, SalesOrder, utcnow
-from ..models.prepared import Param, Prepared, PreparedInsert, PreparedUpdate
-from ..models.transactions import is_sqlite, locked
-from .audit import record_audit
-from .events import order_event
-from .order_state import derive_status
-from .settings import ReconciliationSettings
+from flux_recon.core.domain_events import order_event
+from flux_recon.models import Allocation, Payment, SalesOrder, utcnow
+from flux_recon.models.audit_log import record_audit
+from flux_recon.models.prepared import Param, Prepared, PreparedInsert, PreparedUpdate
+from flux_recon.models.transactions import is_sqlite, locked
+from flux_recon.reconciliation.order_state import derive_status
+from flux_recon.reconciliation.rules import ReconciliationSettings
 
 # Rendered per kind of database: FOR UPDATE only where there are row locks.
 _locked_order = Prepared(lambda: locked(SalesOrder.select().where(SalesOrder.id == Param("id"))))

@@ -9,15 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..models import Payment, utcnow
-from ..providers import NoticeKind, NoticeStatus, PaymentNotice
-from . import refunds
-from .allocation import allocate, lock_order
-from .audit import record_audit
-from .events import payment_event
-from .matchers import Matcher
-from .records import Outcome, exact, find_payment, insert_payment, notice_from_payment, settle, tenant_settings
-from .settings import ReconciliationSettings
+from flux_recon.core.domain_events import payment_event
+from flux_recon.models import Payment, utcnow
+from flux_recon.models.audit_log import record_audit
+from flux_recon.providers import NoticeKind, NoticeStatus, PaymentNotice
+from flux_recon.reconciliation import refunds
+from flux_recon.reconciliation.allocation import allocate, lock_order
+from flux_recon.reconciliation.matchers import Matcher
+from flux_recon.reconciliation.records import (
+    Outcome,
+    exact,
+    find_payment,
+    insert_payment,
+    notice_from_payment,
+    settle,
+    tenant_settings,
+)
+from flux_recon.reconciliation.rules import ReconciliationSettings
 
 # Status changes a provider may send for one transaction id; anything else repeated is a duplicate.
 FORWARD_TRANSITIONS = {("pending", "succeeded"), ("pending", "failed")}

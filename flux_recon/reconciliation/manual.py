@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..models import SalesOrder
-from .allocation import allocate, live_allocations, lock_order, lock_payment, release
-from .events import payment_event
-from .records import settle, tenant_settings
+from flux_recon.core.domain_events import payment_event
+from flux_recon.models import SalesOrder
+from flux_recon.reconciliation.allocation import allocate, live_allocations, lock_order, lock_payment, release
+from flux_recon.reconciliation.records import settle, tenant_settings
 
 
 class ManualChangeRefused(Exception):

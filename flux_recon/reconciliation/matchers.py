@@ -6,12 +6,12 @@ import itertools
 from collections.abc import Sequence
 from typing import ClassVar
 
-from ..hookspecs import hookimpl
-from ..models import SalesOrder, reference_key
-from ..models.prepared import Param, Prepared
-from ..money import to_minor
-from ..providers import PaymentNotice
-from .settings import ReconciliationSettings
+from flux_recon.hookspecs import hookimpl
+from flux_recon.models import SalesOrder, reference_key
+from flux_recon.models.prepared import Param, Prepared
+from flux_recon.money import to_minor
+from flux_recon.providers import PaymentNotice
+from flux_recon.reconciliation.rules import ReconciliationSettings
 
 # Enough to show a merchant the competing orders without loading a whole customer history.
 MAX_CANDIDATES = 20

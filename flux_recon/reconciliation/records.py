@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from ..models import Payment, Tenant, utcnow
-from ..models.prepared import PreparedInsert, PreparedUpdate
-from ..money import MoneyError, from_minor, normalize_currency, to_minor
-from ..providers import Payer, PaymentNotice
-from .events import payment_event
-from .settings import ReconciliationSettings
+from flux_recon.core.domain_events import payment_event
+from flux_recon.models import Payment, Tenant, utcnow
+from flux_recon.models.prepared import PreparedInsert, PreparedUpdate
+from flux_recon.money import MoneyError, from_minor, normalize_currency, to_minor
+from flux_recon.providers import Payer, PaymentNotice
+from flux_recon.reconciliation.rules import ReconciliationSettings
 
 MAX_EXTERNAL_ID = 180
 

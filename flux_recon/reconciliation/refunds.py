@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..models import Payment, utcnow
-from ..models.prepared import Param, Prepared
-from ..models.transactions import lock_for_transaction
-from ..providers import NoticeKind, PaymentNotice
-from .allocation import lock_payment, release_amount
-from .audit import record_audit
-from .events import payment_event
-from .records import Outcome, find_payment, insert_payment, settle
+from flux_recon.core.domain_events import payment_event
+from flux_recon.models import Payment, utcnow
+from flux_recon.models.audit_log import record_audit
+from flux_recon.models.prepared import Param, Prepared
+from flux_recon.models.transactions import lock_for_transaction
+from flux_recon.providers import NoticeKind, PaymentNotice
+from flux_recon.reconciliation.allocation import lock_payment, release_amount
+from flux_recon.reconciliation.records import Outcome, find_payment, insert_payment, settle
 
 # Refunds waiting for this payment: looked up for every payment recorded.
 _orphans = Prepared(

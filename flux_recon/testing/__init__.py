@@ -5,7 +5,7 @@ Nothing here needs pytest at import; the property-based check imports hypothesis
 runs (``pip install 'flux-recon[test]'`` brings both).
 """
 
-from .app import ADMIN_TOKEN, EnabledIntegration, create_test_app, enable_integration
-from .conformance import ProviderConformance
+from flux_recon.testing.app import ADMIN_TOKEN, EnabledIntegration, create_test_app, enable_integration
+from flux_recon.testing.conformance import ProviderConformance
 
 __all__ = ["ADMIN_TOKEN", "EnabledIntegration", "ProviderConformance", "create_test_app", "enable_integration"]

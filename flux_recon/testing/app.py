@@ -20,8 +20,8 @@ def create_test_app(instance_path: str | Path, *, plugins: list | None = None, *
     """
     from cryptography.fernet import Fernet
 
-    from .. import create_app
-    from ..extensions.database import upgrade
+    from flux_recon import create_app
+    from flux_recon.models.connections import upgrade
 
     config = {
         "TESTING": True,

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from ..plugins import ENTRY_POINT_GROUP, get_plugin_manager
-from ..providers import (
+from flux_recon.plugins import ENTRY_POINT_GROUP, get_plugin_manager
+from flux_recon.providers import (
     AuthCheck,
     AuthContext,
     AuthFailure,
@@ -27,8 +27,8 @@ from ..providers import (
     WebhookRequest,
     encode_json,
 )
-from ..providers.base import PROVIDER_NAME
-from ..reconciliation.records import InvalidNotice, exact
+from flux_recon.providers.base import PROVIDER_NAME
+from flux_recon.reconciliation.records import InvalidNotice, exact
 
 # The allow-list used when a provider publishes no addresses (TEST-NET-1), and addresses
 # to send from outside it (TEST-NET-2, TEST-NET-3, the IPv6 documentation prefix).
@@ -339,7 +339,7 @@ class ProviderConformance:
             from hypothesis import HealthCheck, given, settings
         except ImportError:  # pragma: no cover - the message is the point
             raise AssertionError("the conformance kit needs hypothesis: pip install 'flux-recon[test]'") from None
-        from .garbage import bodies, swept_samples
+        from flux_recon.testing.hostile_input import bodies, swept_samples
 
         provider = self.provider()
         context = self.auth_context()

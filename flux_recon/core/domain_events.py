@@ -1,0 +1,40 @@
+"""Domain events the engine produces; announced to plugins only after the commit."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # rows are only read here: the core layer imports no model
+    from flux_recon.models import Payment, SalesOrder
+
+log = logging.getLogger(__name__)
+
+# Order statuses worth announcing when an order enters them.
+ANNOUNCED_ORDER_STATUSES = ("partially_paid", "paid", "overpaid", "cancelled")
+
+
+def payment_event(event_type: str, payment: Payment, order: SalesOrder | None = None) -> dict:
+    payload = {"payment_id": payment.id, "status": payment.status, "reconciliation": payment.reconciliation}
+    if order is not None:
+        payload.update(order_id=order.id, order_status=order.status)
+    return {"event_type": event_type, "tenant_id": payment.tenant_id, "payload": payload}
+
+
+def order_event(order: SalesOrder, previous_status: str) -> list[dict]:
+    """``order.<status>`` when the order has just entered an announced status."""
+    if order.status == previous_status or order.status not in ANNOUNCED_ORDER_STATUSES:
+        return []
+    payload = {"order_id": order.id, "status": order.status, "previous_status": previous_status}
+    return [{"event_type": f"order.{order.status}", "tenant_id": order.tenant_id, "payload": payload}]
+
+
+def announce(plugin_manager, events: list[dict]) -> None:
+    """Hand committed events to plugins (``flux_recon_event``). Call only after the commit:
+    an observer must never see an event whose change rolled back. A failing plugin is
+    logged and does not affect the caller."""
+    for event in events:
+        try:
+            plugin_manager.hook.flux_recon_event(event=event)
+        except Exception:
+            log.exception("a flux_recon_event hook failed for %s", event["event_type"])

@@ -1,0 +1,25 @@
+"""The service's Prometheus metrics, counted wherever the work happens and served by the web
+app's /metrics (and the worker's --metrics-port)."""
+
+from prometheus_client import Counter, Gauge
+
+WEBHOOKS = Counter("flux_recon_webhooks", "Webhooks received, by provider and verdict", ["provider", "verdict"])
+RECONCILIATIONS = Counter(
+    "flux_recon_reconciliations", "Payments recorded by the engine, by outcome", ["status", "reconciliation"]
+)
+DELIVERIES = Counter("flux_recon_deliveries", "Outbound delivery attempts, by resulting state", ["state"])
+# The delivery worker's own view of its database (it keeps running through an outage).
+WORKER_DATABASE_ERRORS = Counter(
+    "flux_recon_worker_database_errors", "Times the delivery worker found its database unavailable and retried"
+)
+WORKER_DATABASE_UNAVAILABLE = Gauge(
+    "flux_recon_worker_database_unavailable",
+    "1 while the delivery worker cannot reach its database, else 0",
+    multiprocess_mode="livemax",
+)
+
+UNRECORDED = Counter(
+    "flux_recon_webhooks_unrecorded",
+    "Refused webhooks beyond the inbox's sample: counted here, not stored",
+    ["provider", "verdict"],
+)

@@ -1,1 +1,0 @@
-"""Flask extensions: Api/Blueprint, merchant auth, database, pager, secret encryption."""

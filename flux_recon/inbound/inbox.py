@@ -1,0 +1,81 @@
+"""The webhook inbox: one row per request to a known integration, strangers' refusals sampled."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flux_recon.core.metrics import UNRECORDED, WEBHOOKS
+from flux_recon.models import WebhookEvent, utcnow
+from flux_recon.models.prepared import PreparedInsert
+
+# Headers worth keeping for an audit; signature-bearing ones are redacted (see redact()).
+KEPT_HEADERS = ("Content-Type", "Content-Length", "User-Agent", "X-Forwarded-For", "X-Request-Id")
+
+
+_insert = PreparedInsert(WebhookEvent)
+
+
+def redact(value: str) -> str:
+    """Enough of a signature to tell two apart in an audit, never enough to reuse."""
+    return value[:6] + "…" if len(value) > 6 else "…"
+
+
+def selected_headers(headers, sensitive: tuple[str, ...]) -> dict[str, str]:
+    kept = {name: headers.get(name) for name in KEPT_HEADERS if headers.get(name) is not None}
+    for name in sensitive:
+        value = headers.get(name)
+        if value is not None:
+            kept[name] = redact(value)
+    return kept
+
+
+def record(
+    *,
+    integration,
+    client_ip,
+    verdict: str,
+    http_status: int,
+    reason: str | None,
+    headers: dict,
+    body: bytes | None,
+    body_limit: int,
+    credential_id=None,
+    payment_id=None,
+    authenticated: bool = False,
+    replay_of: int | None = None,
+) -> WebhookEvent:
+    body = body or b""
+    WEBHOOKS.labels(integration.provider, verdict).inc()
+    return _insert(
+        tenant=integration.tenant_id,
+        integration=integration.id,
+        provider=integration.provider,
+        source_ip=str(client_ip),
+        verdict=verdict,
+        reason=reason,
+        http_status=http_status,
+        headers=headers,
+        body=body[:body_limit],
+        body_size=len(body),
+        body_truncated=len(body) > body_limit,
+        credential_id=credential_id,
+        payment=payment_id,
+        authenticated=authenticated,
+        replay_of=replay_of,
+    )
+
+
+def count_unrecorded(integration, verdict: str) -> None:
+    """A refusal the inbox does not keep (beyond WEBHOOK_INBOX_REFUSED_SAMPLE_*): counted only."""
+    WEBHOOKS.labels(integration.provider, verdict).inc()
+    UNRECORDED.labels(integration.provider, verdict).inc()
+
+
+def purge_bodies(older_than_days: int) -> int:
+    """Drop the bodies of records older than the retention; the verdict rows stay."""
+    cutoff = utcnow() - dt.timedelta(days=older_than_days)
+    return (
+        WebhookEvent.update(body=None)
+        .where((WebhookEvent.received_at < cutoff) & WebhookEvent.body.is_null(False))
+        .execute()
+    )

@@ -1,0 +1,235 @@
+"""One webhook, start to finish: integration -> client IP -> auth -> parse -> engine, all recorded."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import current_app, request
+from flask_smorest import abort
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from flux_recon.core.metrics import RECONCILIATIONS
+from flux_recon.inbound import inbox
+from flux_recon.inbound.auth_cache import AuthCache, find_integration
+from flux_recon.models import Integration, WebhookEvent
+from flux_recon.outbound.outbox import publishing
+from flux_recon.providers import AuthFailure, Ignored, MalformedBody, PayloadError, PaymentNotice, WebhookRequest
+from flux_recon.reconciliation import InvalidNotice, ReconciliationSettings
+from flux_recon.web.client_ip import client_ip
+from flux_recon.web.rate_limit import RefusalSample, admit_webhook
+
+log = logging.getLogger(__name__)
+
+JSON_TYPES = ("application/json",)
+
+
+@dataclass
+class Rejection(Exception):
+    """A refused webhook: its HTTP answer and its inbox verdict."""
+
+    status: int
+    verdict: str
+    message: str
+    errors: dict | None = None
+
+
+@dataclass
+class Arrival:
+    """One webhook as the inbox will record it: where from, what, verified by which credential."""
+
+    integration: Integration
+    client_ip: object
+    headers: dict
+    body: bytes | None = None
+    credential_id: int | None = None
+    authenticated: bool = False
+    replay_of: int | None = None
+
+
+class WebhookHandler:
+    """Handles POST /webhooks/<provider>/<token> for one app (its registry and engine), and
+    replays of stored webhooks through the same steps."""
+
+    def __init__(self, app):
+        self.providers = app.extensions["providers"]
+        self.engine = app.extensions["engine"]
+        self.plugin_manager = app.extensions["plugin_manager"]
+        self.secret_box = app.extensions["secret_box"]
+        self.trusted_proxies = app.extensions["trusted_proxies"]
+        self.auth_cache = AuthCache(self.secret_box)
+        self.refusal_sample = RefusalSample(app.config)
+
+    def handle(self, provider_name: str, token: str):
+        integration = find_integration(provider_name, token)
+        provider = self.providers.get(provider_name)
+        if integration is None or provider is None:
+            abort(404, message="no enabled integration at this webhook URL")
+
+        # No peer address (a unix socket) maps to 0.0.0.0, which no allow-list admits by accident.
+        peer = request.remote_addr or "0.0.0.0"  # noqa: S104 - an address to compare, not to bind
+        ip = client_ip(peer, request.headers.get("X-Forwarded-For"), self.trusted_proxies)
+        arrival = Arrival(integration, ip, inbox.selected_headers(request.headers, provider.sensitive_headers()))
+        try:
+            arrival.body = _read_body()
+            webhook = WebhookRequest(body=arrival.body, headers=request.headers)
+            credential = self._authenticate(provider, webhook, self.auth_cache.context(integration, ip))
+            arrival.credential_id = credential.id if credential else None
+            arrival.authenticated = True
+            admit_webhook()
+            _require_json(request.mimetype)
+            return self.process(provider, webhook, arrival)
+        except Rejection as rejection:
+            # A stranger off the allow-list is kept in the inbox only as a sample; the
+            # rest of its refusals are counted, not stored.
+            if rejection.verdict == "rejected_address" and not self.refusal_sample.keep(integration.id, ip):
+                inbox.count_unrecorded(integration, rejection.verdict)
+            else:
+                self._record(arrival, rejection.verdict, rejection.status, rejection.message)
+            abort(rejection.status, message=rejection.message, errors=rejection.errors)
+
+    def replay(self, event: WebhookEvent) -> tuple[WebhookEvent, dict]:
+        """Parse and reconcile a stored, authenticated webhook again. The engine's
+        idempotency means a payment already recorded is a duplicate, never counted twice.
+        Returns the inbox record of the replay and its result."""
+        provider = self.providers.get(event.provider)
+        arrival = Arrival(
+            event.integration, "replay", event.headers or {}, bytes(event.body), event.credential_id, True, event.id
+        )
+        try:
+            if provider is None:
+                raise Rejection(422, "invalid_payload", f"provider {event.provider!r} is not loaded on this server")
+            result = self.process(provider, WebhookRequest(body=arrival.body, headers=arrival.headers), arrival)
+        except Rejection as rejection:
+            self._record(arrival, rejection.verdict, rejection.status, rejection.message)
+            result = {"status": rejection.verdict, "reason": rejection.message, "errors": rejection.errors or {}}
+        record = WebhookEvent.select().where(WebhookEvent.replay_of == event.id).order_by(WebhookEvent.id.desc()).get()
+        return record, result
+
+    def process(self, provider, webhook: WebhookRequest, arrival: Arrival) -> dict:
+        """Parse an authenticated webhook and record what it carries; raises Rejection."""
+        notices = _parse(provider, webhook)
+        if isinstance(notices, Ignored):
+            self._record(arrival, "ignored", 200, notices.reason)
+            return {
+                "status": "ignored",
+                "reason": notices.reason,
+                "payment_id": None,
+                "reconciliation": None,
+                "payments": [],
+            }
+        return self._accept(arrival, notices)
+
+    @staticmethod
+    def _authenticate(provider, webhook, context):
+        credential = None
+        for check in provider.auth:
+            try:
+                verified = check.verify(webhook, context)
+            except AuthFailure as failure:
+                raise Rejection(failure.status, failure.verdict, failure.message) from None
+            except MalformedBody as exc:
+                # A body-field signature needs the JSON first.
+                raise Rejection(400, "invalid_payload", str(exc)) from None
+            except Exception:
+                # A plugin's own check failing on odd input refuses the request; never a 500.
+                log.exception("auth check %s of provider %s failed", type(check).__name__, provider.name)
+                raise Rejection(401, "rejected_signature", "the request could not be verified") from None
+            credential = verified or credential
+        return credential
+
+    def _accept(self, arrival: Arrival, notices: list[PaymentNotice]) -> dict:
+        integration = arrival.integration
+        tenant_id = integration.tenant_id
+        # Read with the integration (find_integration joins them): no query of its own.
+        settings = ReconciliationSettings.from_json(integration.tenant.settings)
+        for notice in notices:
+            if notice.tenant_hint is not None and notice.tenant_hint != tenant_id:
+                raise Rejection(
+                    422,
+                    "invalid_payload",
+                    f"tenantId {notice.tenant_hint!r} is not the tenant of this integration",
+                    {"tenantId": ["does not match the integration's tenant"]},
+                )
+        try:
+            # The payment, its reconciliation, the inbox record and the outbound events
+            # commit together; plugins hear of the events only after that.
+            with publishing(self.plugin_manager) as events:
+                outcomes = [
+                    self.engine.record(
+                        tenant_id=tenant_id,
+                        provider=integration.provider,
+                        notice=notice,
+                        integration_id=integration.id,
+                        settings=settings,
+                    )
+                    for notice in notices
+                ]
+                status = "accepted" if any(o.status == "accepted" for o in outcomes) else "duplicate"
+                notes = "; ".join(o.note for o in outcomes if o.note) or None
+                self._record(arrival, status, 200, notes, payment_id=outcomes[0].payment.id)
+                events += [event for outcome in outcomes for event in outcome.events]
+        except InvalidNotice as exc:
+            raise Rejection(422, "invalid_payload", exc.message, {exc.field: [exc.message]}) from None
+        for outcome in outcomes:
+            RECONCILIATIONS.labels(outcome.status, outcome.reconciliation).inc()
+        payments = [
+            {"payment_id": o.payment.id, "status": o.status, "reconciliation": o.reconciliation} for o in outcomes
+        ]
+        return {
+            "status": status,
+            "payment_id": payments[0]["payment_id"],
+            "reconciliation": payments[0]["reconciliation"],
+            "payments": payments,
+        }
+
+    def _record(self, arrival: Arrival, verdict, http_status, reason, payment_id=None):
+        inbox.record(
+            integration=arrival.integration,
+            client_ip=arrival.client_ip,
+            verdict=verdict,
+            http_status=http_status,
+            reason=reason,
+            headers=arrival.headers,
+            body=arrival.body,
+            body_limit=current_app.config["WEBHOOK_INBOX_BODY_LIMIT"],
+            credential_id=arrival.credential_id,
+            payment_id=payment_id,
+            authenticated=arrival.authenticated,
+            replay_of=arrival.replay_of,
+        )
+
+
+def _read_body() -> bytes:
+    try:
+        return request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        raise Rejection(413, "invalid_payload", f"body larger than {limit} bytes") from None
+
+
+def _require_json(mimetype: str) -> None:
+    if mimetype not in JSON_TYPES and not (mimetype.startswith("application/") and mimetype.endswith("+json")):
+        raise Rejection(415, "invalid_payload", f"Content-Type must be application/json, got {mimetype or 'none'}")
+
+
+def _parse(provider, webhook: WebhookRequest) -> list[PaymentNotice] | Ignored:
+    try:
+        webhook.payload  # noqa: B018 - parse once here so malformed JSON is a 400, not a 422
+        result = provider.parse(webhook)
+    except MalformedBody as exc:
+        raise Rejection(400, "invalid_payload", str(exc)) from None
+    except PayloadError as exc:
+        raise Rejection(422, "invalid_payload", exc.message, exc.errors or None) from None
+    except Exception:
+        # An adapter bug on odd input must still not be a 500 to the provider.
+        log.exception("provider %s failed to parse a payload", provider.name)
+        raise Rejection(422, "invalid_payload", "the provider adapter could not read this payload") from None
+    if isinstance(result, Ignored):
+        return result
+    if not isinstance(result, (list, tuple)) or not all(isinstance(n, PaymentNotice) for n in result):
+        log.error("provider %s returned %r from parse()", provider.name, type(result))
+        raise Rejection(422, "invalid_payload", "the provider adapter could not read this payload")
+    if not result:
+        return Ignored("no payment in this payload")
+    return list(result)

@@ -1,0 +1,76 @@
+"""The outbox: events written in the same transaction as the change that caused them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flux_recon.core.domain_events import announce
+from flux_recon.models import Delivery, OutboundEvent, Payment, SalesOrder, Subscription, utcnow
+from flux_recon.models.prepared import Param, Prepared
+from flux_recon.models.transactions import write_transaction
+from flux_recon.outbound.sender import Sender
+
+
+def event_document(event_type: str, body: dict, *, event_id: str | None = None, at: dt.datetime | None = None) -> dict:
+    """The JSON every subscriber receives (DESIGN §7)."""
+    return {
+        "type": "event",
+        "event_triggered": (at or utcnow()).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        "event_type": event_type,
+        "event_body": body,
+        "event_id": event_id or secrets.token_hex(32),
+    }
+
+
+def _event_body(event: dict) -> dict:
+    """The payment or order as the REST API shows it, read inside the same transaction."""
+    from flux_recon.web.resources.orders.schemas import OrderSchema
+    from flux_recon.web.resources.payments.schemas import PaymentSchema
+
+    payload = event["payload"]
+    if event["event_type"].startswith("order."):
+        return OrderSchema().dump(SalesOrder.get_by_id(payload["order_id"]))
+    return PaymentSchema().dump(Payment.get_by_id(payload["payment_id"]))
+
+
+_subscriptions = Prepared(
+    lambda: Subscription.select().where((Subscription.tenant == Param("tenant")) & Subscription.enabled)
+)
+
+
+def enqueue(events: list[dict]) -> int:
+    """Write each event that an enabled subscription wants, with one delivery per
+    subscription. Call inside the transaction of the change. Returns deliveries created."""
+    if not events:
+        return 0
+    tenant_ids = {event["tenant_id"] for event in events}
+    subscriptions = [row for tenant_id in tenant_ids for row in _subscriptions.rows(tenant=tenant_id)]
+    created = 0
+    for event in events:
+        wanted = [s for s in subscriptions if s.tenant_id == event["tenant_id"] and event["event_type"] in s.events]
+        if not wanted:
+            continue
+        document = event_document(event["event_type"], _event_body(event))
+        row = OutboundEvent.create(
+            tenant=event["tenant_id"],
+            event_id=document["event_id"],
+            event_type=event["event_type"],
+            body=Sender.encode(document).decode(),
+        )
+        Delivery.insert_many([{"event": row.id, "subscription": s.id} for s in wanted]).execute()
+        created += len(wanted)
+    return created
+
+
+@contextmanager
+def publishing(plugin_manager) -> Iterator[list[dict]]:
+    """A write transaction whose domain events (append them to the yielded list) reach the
+    outbox in that same transaction, and plugins only after it commits."""
+    events: list[dict] = []
+    with write_transaction():
+        yield events
+        enqueue(events)
+    announce(plugin_manager, events)

@@ -1,0 +1,70 @@
+"""Per-tenant reconciliation settings: which strategies run, the customer window, tolerances."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from flux_recon.money import MoneyError, format_minor, normalize_currency, parse_decimal, to_minor
+
+DEFAULT_CUSTOMER_WINDOW_DAYS = 30
+MAX_CUSTOMER_WINDOW_DAYS = 366
+
+
+@dataclass(frozen=True)
+class ReconciliationSettings:
+    """What a tenant has chosen; ``from_json(None)`` gives the defaults.
+
+    ``disabled_strategies``: matcher names that do not run for this tenant.
+    ``customer_window_days``: how long before a payment an order may have been created
+    for the amount + customer strategy to consider it.
+    ``tolerances``: per currency, the underpayment (in minor units) that still counts as paid.
+    """
+
+    disabled_strategies: frozenset[str] = frozenset()
+    customer_window_days: int = DEFAULT_CUSTOMER_WINDOW_DAYS
+    tolerances: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def customer_window(self) -> dt.timedelta:
+        return dt.timedelta(days=self.customer_window_days)
+
+    def tolerance(self, currency: str) -> int:
+        return self.tolerances.get(currency, 0)
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> ReconciliationSettings:
+        data = data or {}
+        return cls(
+            disabled_strategies=frozenset(data.get("disabled_strategies", ())),
+            customer_window_days=int(data.get("customer_window_days", DEFAULT_CUSTOMER_WINDOW_DAYS)),
+            tolerances={cur: int(minor) for cur, minor in (data.get("tolerances") or {}).items()},
+        )
+
+    def to_json(self) -> dict:
+        return {
+            "disabled_strategies": sorted(self.disabled_strategies),
+            "customer_window_days": self.customer_window_days,
+            "tolerances": dict(sorted(self.tolerances.items())),
+        }
+
+    def to_api(self) -> dict:
+        return {**self.to_json(), "tolerances": {c: format_minor(m, c) for c, m in sorted(self.tolerances.items())}}
+
+
+def parse_tolerances(given: dict) -> dict[str, int]:
+    """``{"NGN": "1.00"}`` -> ``{"NGN": 100}``; raises ValueError naming the bad entry."""
+    result = {}
+    for code, amount in given.items():
+        try:
+            currency = normalize_currency(code)
+            minor = to_minor(parse_decimal(amount), currency)
+        except MoneyError as exc:
+            raise ValueError(f"{code}: {exc}") from None
+        if minor < 0:
+            raise ValueError(f"{code}: a tolerance cannot be negative")
+        result[currency] = minor
+    return result
+
+
+__all__ = ["ReconciliationSettings", "parse_tolerances"]

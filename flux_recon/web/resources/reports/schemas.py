@@ -1,0 +1,46 @@
+"""Schemas of the reports resource."""
+
+import marshmallow as ma
+
+from flux_recon.web.resources.fields import UTCDateTime
+
+
+class SummaryArgsSchema(ma.Schema):
+    from_ = UTCDateTime(data_key="from", metadata={"description": "ISO 8601, inclusive"})
+    to = UTCDateTime(metadata={"description": "ISO 8601, exclusive"})
+
+
+def _row(group: str, *, with_paid: bool = False) -> type[ma.Schema]:
+    fields = {
+        group: ma.fields.String(),
+        "currency": ma.fields.String(),
+        "count": ma.fields.Integer(),
+        "amount": ma.fields.String(metadata={"example": "15000.00"}),
+    }
+    if with_paid:
+        fields["amount_paid"] = ma.fields.String(metadata={"example": "15000.00"})
+    return ma.Schema.from_dict(fields, name=f"SummaryBy{group.title().replace('_', '')}{'Paid' if with_paid else ''}")
+
+
+class PaymentTotalsSchema(ma.Schema):
+    by_reconciliation = ma.fields.List(ma.fields.Nested(_row("reconciliation")))
+    by_status = ma.fields.List(ma.fields.Nested(_row("status")))
+    by_provider = ma.fields.List(ma.fields.Nested(_row("provider")))
+
+
+class OrderTotalsSchema(ma.Schema):
+    by_status = ma.fields.List(ma.fields.Nested(_row("status", with_paid=True)))
+
+
+class UnallocatedSchema(ma.Schema):
+    currency = ma.fields.String()
+    count = ma.fields.Integer(metadata={"description": "succeeded payments with money not allocated to any order"})
+    amount = ma.fields.String(metadata={"description": "money received but not allocated", "example": "500.00"})
+
+
+class SummarySchema(ma.Schema):
+    from_ = UTCDateTime(data_key="from", allow_none=True)
+    to = UTCDateTime(allow_none=True)
+    payments = ma.fields.Nested(PaymentTotalsSchema, metadata={"description": "payments received in the period"})
+    orders = ma.fields.Nested(OrderTotalsSchema, metadata={"description": "orders created in the period"})
+    unallocated = ma.fields.List(ma.fields.Nested(UnallocatedSchema))

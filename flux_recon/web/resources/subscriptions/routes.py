@@ -1,0 +1,234 @@
+"""/api/v1/subscriptions, /event-types and /deliveries: outbound event webhooks."""
+
+from flask import g
+from flask.views import MethodView
+
+from flux_recon.models import Delivery, OutboundEvent, Subscription, utcnow
+from flux_recon.models.audit_log import record_audit
+from flux_recon.models.transactions import write_transaction
+from flux_recon.outbound.catalog import EVENT_TYPES
+from flux_recon.outbound.outbox import event_document
+from flux_recon.web.api import Blueprint
+from flux_recon.web.pager import PeeweePage
+from flux_recon.web.resources.owned import get_owned
+from flux_recon.web.resources.subscriptions import service
+from flux_recon.web.resources.subscriptions.schemas import (
+    BulkRedeliverResultSchema,
+    BulkRedeliverSchema,
+    DeliveryQueryArgsSchema,
+    DeliverySchema,
+    EventTypeSchema,
+    SubscriptionCreateSchema,
+    SubscriptionPatchSchema,
+    SubscriptionSchema,
+    SubscriptionWithKeySchema,
+    TestResultSchema,
+)
+
+URL_PREFIX = "/api/v1"
+
+blp = Blueprint(
+    "subscriptions",
+    __name__,
+    description="Outbound event webhooks: your systems hear when a payment arrives or an order is paid.",
+)
+
+CREATE_EXAMPLE = {
+    "label": "Shop front",
+    "url": "https://shop.example.com/hooks/flux-recon",
+    "events": ["payment.matched", "order.paid"],
+    "authentication": {"type": "basic", "username": "flux", "password": "s3cret"},
+    "signature": {"type": "signing_key"},
+}
+
+
+def get_subscription(subscription_id: int) -> Subscription:
+    return get_owned(Subscription, subscription_id, "subscription")
+
+
+def get_delivery(delivery_id: int) -> Delivery:
+    """A delivery belongs to the tenant of its event."""
+    query = Delivery.select(Delivery, OutboundEvent).join(OutboundEvent)
+    return get_owned(Delivery, delivery_id, "delivery", query=query, owner=OutboundEvent.tenant)
+
+
+@blp.route("/event-types")
+class EventTypes(MethodView):
+    @blp.response(200, EventTypeSchema(many=True))
+    @blp.errors()
+    def get(self):
+        """List the event types you can subscribe to, each with an example delivery body"""
+        return [
+            {
+                "type": name,
+                "description": spec["description"],
+                "example": event_document(name, spec["example"], event_id="0" * 64),
+            }
+            for name, spec in EVENT_TYPES.items()
+        ]
+
+
+@blp.route("/subscriptions")
+class Subscriptions(MethodView):
+    @blp.response(200, SubscriptionSchema(many=True))
+    @blp.errors()
+    def get(self):
+        """List your subscriptions"""
+        rows = Subscription.select().where(Subscription.tenant == g.tenant.id).order_by(Subscription.id)
+        return [service.view(row) for row in rows]
+
+    @blp.arguments(SubscriptionCreateSchema, example=CREATE_EXAMPLE)
+    @blp.response(201, SubscriptionWithKeySchema)
+    @blp.errors(422)
+    def post(self, data):
+        """Subscribe a URL to events
+
+        The URL must be https (http only for private destinations the operator allows).
+        With `signature: {"type": "signing_key"}` the answer holds the signing key, once.
+        """
+        subscription = Subscription(
+            tenant=g.tenant.id,
+            label=data["label"].strip(),
+            url=service.vetted_url(data["url"].strip()),
+            events=sorted(set(data["events"])),
+        )
+        service.apply_authentication(subscription, data["authentication"])
+        key = service.apply_signature(subscription, data["signature"])
+        with write_transaction():
+            subscription.save()
+            record_audit(
+                g.tenant.id,
+                g.actor,
+                "subscription.created",
+                "subscription",
+                subscription.id,
+                {"url": subscription.url, "events": subscription.events},
+            )
+        return service.view(subscription, key), 201
+
+
+@blp.route("/subscriptions/<int:subscription_id>")
+class SubscriptionById(MethodView):
+    @blp.response(200, SubscriptionSchema)
+    @blp.errors(404)
+    def get(self, subscription_id):
+        """Show a subscription (never its password or signing key)"""
+        return service.view(get_subscription(subscription_id))
+
+    @blp.arguments(SubscriptionPatchSchema, example={"events": ["order.paid"], "authentication": {"type": "none"}})
+    @blp.response(200, SubscriptionWithKeySchema)
+    @blp.errors(404, 422)
+    def patch(self, data, subscription_id):
+        """Change any field; authentication changes only when you send it"""
+        subscription = get_subscription(subscription_id)
+        key = None
+        if "label" in data:
+            subscription.label = data["label"].strip()
+        if "url" in data:
+            subscription.url = service.vetted_url(data["url"].strip())
+        if "events" in data:
+            subscription.events = sorted(set(data["events"]))
+        if "authentication" in data:
+            service.apply_authentication(subscription, data["authentication"])
+        if "signature" in data:
+            key = service.apply_signature(subscription, data["signature"])
+        if data.get("enabled") is True:
+            subscription.enabled, subscription.disabled_reason, subscription.failing_since = True, None, None
+        elif data.get("enabled") is False:
+            subscription.enabled, subscription.disabled_reason = False, "disabled by you"
+        subscription.updated_at = utcnow()
+        with write_transaction():
+            subscription.save()
+            changed = sorted(k for k in data if k != "authentication") + (
+                ["authentication"] if "authentication" in data else []
+            )
+            record_audit(
+                g.tenant.id, g.actor, "subscription.changed", "subscription", subscription.id, {"fields": changed}
+            )
+        return service.view(subscription, key)
+
+    @blp.response(204)
+    @blp.errors(404)
+    def delete(self, subscription_id):
+        """Delete a subscription and its pending deliveries"""
+        subscription = get_subscription(subscription_id)
+        with write_transaction():
+            subscription.delete_instance(recursive=True)
+            record_audit(
+                g.tenant.id, g.actor, "subscription.deleted", "subscription", subscription_id, {"url": subscription.url}
+            )
+
+
+@blp.route("/subscriptions/<int:subscription_id>/signing-key")
+class SubscriptionSigningKey(MethodView):
+    @blp.response(200, SubscriptionWithKeySchema)
+    @blp.errors(404)
+    def post(self, subscription_id):
+        """Regenerate the signing key (shown once; the old one stops signing at once)"""
+        subscription = get_subscription(subscription_id)
+        key = service.regenerate_key(subscription)
+        subscription.updated_at = utcnow()
+        with write_transaction():
+            subscription.save()
+            record_audit(g.tenant.id, g.actor, "subscription.signing_key_regenerated", "subscription", subscription.id)
+        return service.view(subscription, key)
+
+
+@blp.route("/subscriptions/<int:subscription_id>/test")
+class SubscriptionTest(MethodView):
+    @blp.response(200, TestResultSchema)
+    @blp.errors(404, 422)
+    def post(self, subscription_id):
+        """Send a `ping` event now and show the receiver's answer (nothing is stored)"""
+        return service.send_ping(get_subscription(subscription_id))
+
+
+@blp.route("/subscriptions/<int:subscription_id>/deliveries")
+class SubscriptionDeliveries(MethodView):
+    @blp.arguments(DeliveryQueryArgsSchema, location="query")
+    @blp.response(200, DeliverySchema(many=True))
+    @blp.paginate(PeeweePage)
+    @blp.errors(404)
+    def get(self, args, subscription_id):
+        """List a subscription's deliveries, newest first: status, attempts, last answer, next attempt"""
+        get_subscription(subscription_id)
+        query = (
+            Delivery.select(Delivery, OutboundEvent).join(OutboundEvent).where(Delivery.subscription == subscription_id)
+        )
+        if "status" in args:
+            query = query.where(Delivery.status == args["status"])
+        return query.order_by(Delivery.id.desc())
+
+
+@blp.route("/deliveries/<int:delivery_id>/redeliver")
+class DeliveryRedeliver(MethodView):
+    @blp.response(200, DeliverySchema)
+    @blp.errors(404)
+    def post(self, delivery_id):
+        """Deliver again now (from a fresh retry schedule)"""
+        delivery = get_delivery(delivery_id)
+        with write_transaction():
+            Delivery.update(status="pending", attempts=0, next_attempt_at=utcnow(), lease_until=None).where(
+                Delivery.id == delivery.id
+            ).execute()
+        return get_delivery(delivery_id)
+
+
+@blp.route("/deliveries/redeliver")
+class DeliveriesBulkRedeliver(MethodView):
+    @blp.arguments(BulkRedeliverSchema, example={"since": "2026-11-22T00:00:00Z"})
+    @blp.response(200, BulkRedeliverResultSchema)
+    @blp.errors()
+    def post(self, data):
+        """Deliver again every failed delivery created since a time (of one subscription, or all)"""
+        events = OutboundEvent.select(OutboundEvent.id).where(OutboundEvent.tenant == g.tenant.id)
+        query = (Delivery.status == "failed") & (Delivery.created_at >= data["since"]) & Delivery.event.in_(events)
+        if "subscription_id" in data:
+            query &= Delivery.subscription == data["subscription_id"]
+        with write_transaction():
+            count = (
+                Delivery.update(status="pending", attempts=0, next_attempt_at=utcnow(), lease_until=None)
+                .where(query)
+                .execute()
+            )
+        return {"redelivered": count}

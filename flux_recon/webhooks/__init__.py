@@ -1,1 +1,0 @@
-"""The inbound webhook pipeline: route -> client IP -> auth checks -> parse -> engine -> inbox."""
