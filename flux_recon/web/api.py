@@ -17,6 +17,7 @@ from werkzeug.routing import IntegerConverter
 from flux_recon.core.secret_box import SecretKeyError
 from flux_recon.exact_json import JSONInputError, loads_exact
 from flux_recon.models.connections import UNAVAILABLE_ERRORS
+from flux_recon.services.errors import Conflict, DomainError, Invalid, NotFound
 from flux_recon.web import idempotency
 from flux_recon.web.auth import SECURITY_SCHEMES, require_admin, require_tenant
 
@@ -30,6 +31,9 @@ IDEMPOTENCY_PARAMETER = {
     "description": "Retry-safe writes: the same key with the same request returns the first answer again "
     "(with `Idempotent-Replayed: true`) for 24 hours; the same key with a different request is refused (422).",
 }
+
+# How each kind of refused operation is answered over HTTP.
+DOMAIN_ERROR_STATUS = {NotFound: 404, Conflict: 409, Invalid: 422}
 
 MAX_ID = 2**53  # beyond any id we hand out; also safe for JavaScript clients
 
@@ -70,6 +74,7 @@ class Api(flask_smorest.Api):
             app.register_error_handler(error_class, self.handle_database_unavailable)
         app.register_error_handler(peewee.DataError, self.handle_unstorable)
         app.register_error_handler(SecretKeyError, self.handle_wrong_secret_key)
+        app.register_error_handler(DomainError, self.handle_domain_error)
         app.register_error_handler(Exception, self.handle_unexpected)
 
     def handle_http_exception(self, error):
@@ -78,6 +83,14 @@ class Api(flask_smorest.Api):
         if payload.get("errors") is None:
             payload["errors"] = {}
         return payload, code, headers
+
+    def handle_domain_error(self, error: DomainError):
+        """The one place a refused business operation becomes an HTTP answer."""
+        status = next((DOMAIN_ERROR_STATUS[kind] for kind in type(error).__mro__ if kind in DOMAIN_ERROR_STATUS), 409)
+        try:
+            abort(status, message=error.message, errors={"json": error.fields} if error.fields else None)
+        except HTTPException as http_error:
+            return self.handle_http_exception(http_error)
 
     @staticmethod
     def handle_wrong_secret_key(error):
