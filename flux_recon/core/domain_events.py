@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from flux_recon.core.states import OrderStatus
+
 if TYPE_CHECKING:  # rows are only read here: the core layer imports no model
     from flux_recon.models import Payment, SalesOrder
 
 log = logging.getLogger(__name__)
 
 # Order statuses worth announcing when an order enters them.
-ANNOUNCED_ORDER_STATUSES = ("partially_paid", "paid", "overpaid", "cancelled")
+ANNOUNCED_ORDER_STATUSES = (OrderStatus.PARTIALLY_PAID, OrderStatus.PAID, OrderStatus.OVERPAID, OrderStatus.CANCELLED)
 
 
 def payment_event(event_type: str, payment: Payment, order: SalesOrder | None = None) -> dict:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import peewee
 
+from flux_recon.core.states import Verdict
 from flux_recon.models.base import BaseModel, JSONField, UTCDateTimeField, utcnow
 from flux_recon.models.integration import Integration
 from flux_recon.models.payment import Payment
 from flux_recon.models.tenant import Tenant
 
-VERDICTS = ("accepted", "duplicate", "ignored", "rejected_address", "rejected_signature", "invalid_payload")
+VERDICTS = tuple(Verdict)
 
 
 class WebhookEvent(BaseModel):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import peewee
 
+from flux_recon.core.states import OrderStatus
 from flux_recon.models.base import BaseModel, UTCDateTimeField, utcnow
 from flux_recon.models.tenant import Tenant
 
-ORDER_STATUSES = ("open", "partially_paid", "paid", "overpaid", "cancelled")
+ORDER_STATUSES = tuple(OrderStatus)
 REFERENCE_LENGTH = 200
 # Case folding turns one character into at most three (ß -> ss), so a 200-character
 # reference's key fits in 600 on every database; SQLite would store longer, PostgreSQL not.
@@ -36,7 +37,7 @@ class SalesOrder(BaseModel):
     # Sum of live allocations, kept by the engine under a row lock so status filters are
     # an index lookup rather than a sum over allocations.
     amount_paid_minor = peewee.BigIntegerField(default=0)
-    status = peewee.CharField(max_length=20, default="open")
+    status = peewee.CharField(max_length=20, default=OrderStatus.OPEN)
     description = peewee.TextField(null=True)
     customer_id = peewee.CharField(max_length=200, null=True)
     customer_name = peewee.CharField(max_length=200, null=True)

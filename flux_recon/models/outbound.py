@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import peewee
 
+from flux_recon.core.states import DeliveryStatus
 from flux_recon.models.base import BaseModel, EncryptedTextField, JSONField, UTCDateTimeField, utcnow
 from flux_recon.models.tenant import Tenant
 
-DELIVERY_STATUSES = ("pending", "delivering", "succeeded", "failed")
+DELIVERY_STATUSES = tuple(DeliveryStatus)
 
 
 class Subscription(BaseModel):
@@ -43,7 +44,7 @@ class OutboundEvent(BaseModel):
 class Delivery(BaseModel):
     event = peewee.ForeignKeyField(OutboundEvent, backref="deliveries", on_delete="CASCADE")
     subscription = peewee.ForeignKeyField(Subscription, backref="deliveries", on_delete="CASCADE")
-    status = peewee.CharField(max_length=12, default="pending")
+    status = peewee.CharField(max_length=12, default=DeliveryStatus.PENDING)
     attempts = peewee.IntegerField(default=0)
     next_attempt_at = UTCDateTimeField(default=utcnow)
     # A worker's claim: until then no other worker takes it; after, it is retried.

@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import peewee
 
+from flux_recon.core.states import PaymentStatus, Reconciliation
 from flux_recon.models.base import BaseModel, JSONField, UTCDateTimeField, utcnow
 from flux_recon.models.integration import Integration
 from flux_recon.models.order import SalesOrder
 from flux_recon.models.tenant import Tenant
 
-# matched: fully allocated (a refund: applied to its payment); partially_matched: split by
-# hand and not yet fully allocated; unmatched: no order found (or unmatched by a person);
-# ambiguous: several candidate orders; exception: found but not applicable (currency,
-# cancelled order); orphan: a refund or reversal of a payment never seen; not_applicable:
-# failed or pending payments, never allocated.
-RECONCILIATION_STATES = (
-    "matched",
-    "partially_matched",
-    "unmatched",
-    "ambiguous",
-    "exception",
-    "orphan",
-    "not_applicable",
-)
-# succeeded payments may later become reversed (whole) or refunded (in full).
-PAYMENT_STATUSES = ("succeeded", "failed", "pending", "reversed", "refunded")
+RECONCILIATION_STATES = tuple(Reconciliation)
+PAYMENT_STATUSES = tuple(PaymentStatus)
 
 
 class Payment(BaseModel):
@@ -51,7 +38,7 @@ class Payment(BaseModel):
     payer_customer_id = peewee.CharField(max_length=200, null=True)
     payer_account_number = peewee.CharField(max_length=64, null=True)
     payer_bank = peewee.CharField(max_length=200, null=True)
-    reconciliation = peewee.CharField(max_length=20, default="unmatched")
+    reconciliation = peewee.CharField(max_length=20, default=Reconciliation.UNMATCHED)
     reconciliation_reason = peewee.TextField(null=True)
     candidates = JSONField(null=True)
     occurred_at = UTCDateTimeField()

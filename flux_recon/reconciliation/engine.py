@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flux_recon.core.domain_events import payment_event
+from flux_recon.core.states import OrderStatus, PaymentStatus, Reconciliation, Verdict
 from flux_recon.models import Payment, utcnow
 from flux_recon.models.audit_log import record_audit
 from flux_recon.providers import NoticeKind, NoticeStatus, PaymentNotice
@@ -28,7 +29,10 @@ from flux_recon.reconciliation.records import (
 from flux_recon.reconciliation.rules import ReconciliationSettings
 
 # Status changes a provider may send for one transaction id; anything else repeated is a duplicate.
-FORWARD_TRANSITIONS = {("pending", "succeeded"), ("pending", "failed")}
+FORWARD_TRANSITIONS = {
+    (PaymentStatus.PENDING, PaymentStatus.SUCCEEDED),
+    (PaymentStatus.PENDING, PaymentStatus.FAILED),
+}
 
 
 class Engine:
@@ -68,7 +72,7 @@ class Engine:
         if payment is None:
             existing = find_payment(tenant_id, provider, notice.external_id)
             outcome = self._apply_status_change(existing, notice, amount_minor, actor, settings)
-            if outcome.status == "duplicate":
+            if outcome.status == Verdict.DUPLICATE:
                 outcome.note = _differences(existing, notice, amount_minor)
             return outcome
 
@@ -88,12 +92,12 @@ class Engine:
         )
         events = [payment_event("payment.received", payment)]
         events += self.reconcile(payment, notice, actor, settings)
-        return Outcome("accepted", payment, events)
+        return Outcome(Verdict.ACCEPTED, payment, events)
 
     def _apply_status_change(self, payment: Payment, notice, amount_minor: int, actor: str, settings) -> Outcome:
         new_status = notice.status.value
         if (payment.status, new_status) not in FORWARD_TRANSITIONS or notice.currency != payment.currency:
-            return Outcome("duplicate", payment)
+            return Outcome(Verdict.DUPLICATE, payment)
         # The final notice's amount is the one that moved (a pending notice may have
         # announced another). Compare-and-set: of two concurrent deliveries of the
         # change, exactly one applies it.
@@ -103,7 +107,7 @@ class Engine:
             .execute()
         )
         if not changed:
-            return Outcome("duplicate", Payment.get_by_id(payment.id))
+            return Outcome(Verdict.DUPLICATE, Payment.get_by_id(payment.id))
         record_audit(
             payment.tenant_id,
             actor,
@@ -121,12 +125,12 @@ class Engine:
         payment.amount_minor = amount_minor
         events = [payment_event("payment.received", payment)]
         events += self.reconcile(payment, notice_from_payment(payment), actor, settings)
-        return Outcome("accepted", payment, events)
+        return Outcome(Verdict.ACCEPTED, payment, events)
 
     def reconcile(self, payment: Payment, notice: PaymentNotice, actor: str, settings) -> list[dict]:
         """Match a freshly recorded (or newly succeeded) payment and allocate it."""
         if payment.status != NoticeStatus.SUCCEEDED.value:
-            return settle(payment, "not_applicable", f"{payment.status} payments are not allocated")
+            return settle(payment, Reconciliation.NOT_APPLICABLE, f"{payment.status} payments are not allocated")
         for matcher in self.matchers:
             if matcher.name in settings.disabled_strategies:
                 continue
@@ -138,27 +142,27 @@ class Engine:
                 # The strongest strategy that found anything decides: a weaker one does
                 # not get to break a tie the stronger one could not.
                 payment.candidates = [o.id for o in orders]
-                events = settle(payment, "ambiguous", f"{len(orders)} orders match by {matcher.name}")
+                events = settle(payment, Reconciliation.AMBIGUOUS, f"{len(orders)} orders match by {matcher.name}")
                 break
         else:
-            events = settle(payment, "unmatched", "no order matches this payment")
+            events = settle(payment, Reconciliation.UNMATCHED, "no order matches this payment")
         return events + refunds.adopt_orphans(payment, actor, settings)
 
     def _allocate_whole(self, payment, order, strategy, actor, settings) -> list[dict]:
         order = lock_order(order.id, read=order)  # matched inside this write transaction
         payment.candidates = [order.id]
-        if order.status == "cancelled":
-            return settle(payment, "exception", f"order {order.reference} is cancelled")
+        if order.status == OrderStatus.CANCELLED:
+            return settle(payment, Reconciliation.EXCEPTION, f"order {order.reference} is cancelled")
         if order.currency != payment.currency:
             return settle(
                 payment,
-                "exception",
+                Reconciliation.EXCEPTION,
                 f"payment currency {payment.currency} differs from order {order.reference}'s {order.currency}",
             )
         _, order_events = allocate(
             payment, order, payment.amount_minor, matched_by=strategy, actor=actor, settings=settings
         )
-        settle(payment, "matched", f"matched to order {order.reference} by {strategy}")
+        settle(payment, Reconciliation.MATCHED, f"matched to order {order.reference} by {strategy}")
         return [payment_event("payment.matched", payment, order), *order_events]
 
 

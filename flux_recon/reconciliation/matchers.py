@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Sequence
 from typing import ClassVar
 
+from flux_recon.core.states import OrderStatus
 from flux_recon.hookspecs import hookimpl
 from flux_recon.models import SalesOrder, reference_key
 from flux_recon.models.prepared import Param, Prepared
@@ -15,7 +16,7 @@ from flux_recon.reconciliation.rules import ReconciliationSettings
 
 # Enough to show a merchant the competing orders without loading a whole customer history.
 MAX_CANDIDATES = 20
-OPEN_STATUSES = ("open", "partially_paid")
+OPEN_STATUSES = (OrderStatus.OPEN, OrderStatus.PARTIALLY_PAID)
 
 
 def union_by_id(*lookups):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flux_recon.core.states import OrderStatus
+
 
 def derive_status(amount_minor: int, paid_minor: int, *, cancelled: bool = False, tolerance_minor: int = 0) -> str:
     """``open`` -> ``partially_paid`` -> ``paid`` -> ``overpaid``, or ``cancelled``.
@@ -9,11 +11,11 @@ def derive_status(amount_minor: int, paid_minor: int, *, cancelled: bool = False
     An underpayment within ``tolerance_minor`` counts as paid.
     """
     if cancelled:
-        return "cancelled"
+        return OrderStatus.CANCELLED
     if paid_minor <= 0:
-        return "open"
+        return OrderStatus.OPEN
     if paid_minor < amount_minor - tolerance_minor:
-        return "partially_paid"
+        return OrderStatus.PARTIALLY_PAID
     if paid_minor <= amount_minor:
-        return "paid"
-    return "overpaid"
+        return OrderStatus.PAID
+    return OrderStatus.OVERPAID

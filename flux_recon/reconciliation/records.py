@@ -6,10 +6,11 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from flux_recon.core.domain_events import payment_event
+from flux_recon.core.states import Reconciliation, Verdict
 from flux_recon.models import Payment, Tenant, utcnow
 from flux_recon.models.prepared import PreparedInsert, PreparedUpdate
 from flux_recon.money import MoneyError, from_minor, normalize_currency, to_minor
-from flux_recon.providers import Payer, PaymentNotice
+from flux_recon.providers import NoticeKind, Payer, PaymentNotice
 from flux_recon.reconciliation.rules import ReconciliationSettings
 
 MAX_EXTERNAL_ID = 180
@@ -28,7 +29,7 @@ class InvalidNotice(ValueError):
 class Outcome:
     """What the engine did with one notice."""
 
-    status: str  # "accepted" (new or changed) or "duplicate" (no effect)
+    status: Verdict  # accepted (new or changed) or duplicate (no effect)
     payment: Payment
     events: list[dict] = field(default_factory=list)
     # Why a duplicate deserves a look (it differs from what was recorded); kept in the inbox.
@@ -98,7 +99,7 @@ def settle(payment: Payment, state: str, reason: str) -> list[dict]:
     payment.reconciliation_reason = reason
     payment.updated_at = utcnow()
     _save_reconciliation(payment)
-    if state in ("unmatched", "ambiguous") and payment.kind == "payment":
+    if state in (Reconciliation.UNMATCHED, Reconciliation.AMBIGUOUS) and payment.kind == NoticeKind.PAYMENT:
         return [payment_event("payment.unmatched", payment)]
     return []
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 from flux_recon.core.domain_events import payment_event
+from flux_recon.core.states import PaymentStatus, Reconciliation, Verdict
 from flux_recon.models import Payment, utcnow
 from flux_recon.models.audit_log import record_audit
 from flux_recon.models.prepared import Param, Prepared
@@ -29,7 +30,7 @@ _orphans = Prepared(
             (Payment.tenant == Param("tenant"))
             & (Payment.provider == Param("provider"))
             & (Payment.parent_external_id == Param("parent"))
-            & (Payment.reconciliation == "orphan")
+            & (Payment.reconciliation == Reconciliation.ORPHAN)
         )
         .order_by(Payment.id)
     )
@@ -70,10 +71,10 @@ def record(tenant_id, provider, notice: PaymentNotice, amount_minor, integration
         refund = _completed(recorded, notice)
         if refund is None:
             return _adopt_again(recorded, actor, settings)
-    elif refund.status != "succeeded":
+    elif refund.status != PaymentStatus.SUCCEEDED:
         # A refund the provider reports as pending or failed has taken nothing back (yet).
-        settle(refund, "not_applicable", f"{refund.status} {refund.kind}: nothing taken back")
-        return Outcome("accepted", refund, [])
+        settle(refund, Reconciliation.NOT_APPLICABLE, f"{refund.status} {refund.kind}: nothing taken back")
+        return Outcome(Verdict.ACCEPTED, refund, [])
 
     record_audit(
         tenant_id,
@@ -90,9 +91,9 @@ def record(tenant_id, provider, notice: PaymentNotice, amount_minor, integration
     )
     parent = _parent(tenant_id, provider, parent_id)
     if parent is None:
-        settle(refund, "orphan", f"{refund.kind} of payment {parent_id}, which has not been received")
-        return Outcome("accepted", refund, [])
-    return Outcome("accepted", refund, apply(refund, parent, actor, settings))
+        settle(refund, Reconciliation.ORPHAN, f"{refund.kind} of payment {parent_id}, which has not been received")
+        return Outcome(Verdict.ACCEPTED, refund, [])
+    return Outcome(Verdict.ACCEPTED, refund, apply(refund, parent, actor, settings))
 
 
 def _parent(tenant_id, provider, parent_id) -> Payment | None:
@@ -109,28 +110,28 @@ def _adopt_again(recorded: Payment, actor, settings) -> Outcome:
     unless it is still an orphan and its payment has arrived since. It is then applied now,
     so resending it repairs an orphan an earlier fault left behind. A payment still pending
     keeps it waiting: the payment applies it when it succeeds."""
-    if recorded.kind == NoticeKind.PAYMENT.value or recorded.reconciliation != "orphan":
-        return Outcome("duplicate", recorded)
+    if recorded.kind == NoticeKind.PAYMENT.value or recorded.reconciliation != Reconciliation.ORPHAN:
+        return Outcome(Verdict.DUPLICATE, recorded)
     parent = _parent(recorded.tenant_id, recorded.provider, recorded.parent_external_id)
-    if parent is None or parent.status == "pending":
-        return Outcome("duplicate", recorded)
+    if parent is None or parent.status == PaymentStatus.PENDING:
+        return Outcome(Verdict.DUPLICATE, recorded)
     events = apply(recorded, parent, actor, settings)
     note = f"{recorded.kind} received again: it was an orphan and is now applied to payment {parent.external_id}"
-    return Outcome("accepted", recorded, events, note)
+    return Outcome(Verdict.ACCEPTED, recorded, events, note)
 
 
 def _completed(refund: Payment, notice: PaymentNotice) -> Payment | None:
     """A pending refund now reported succeeded, changed once (compare-and-set); else None."""
-    if (refund.status, notice.status.value) != ("pending", "succeeded"):
+    if (refund.status, notice.status.value) != (PaymentStatus.PENDING, PaymentStatus.SUCCEEDED):
         return None
     changed = (
-        Payment.update(status="succeeded", updated_at=utcnow())
-        .where((Payment.id == refund.id) & (Payment.status == "pending"))
+        Payment.update(status=PaymentStatus.SUCCEEDED, updated_at=utcnow())
+        .where((Payment.id == refund.id) & (Payment.status == PaymentStatus.PENDING))
         .execute()
     )
     if not changed:
         return None
-    refund.status = "succeeded"
+    refund.status = PaymentStatus.SUCCEEDED
     return refund
 
 
@@ -141,18 +142,18 @@ def apply(refund: Payment, parent: Payment, actor: str, settings) -> list[dict]:
     if refund.currency != parent.currency:
         return settle(
             refund,
-            "exception",
+            Reconciliation.EXCEPTION,
             f"{refund.kind} currency {refund.currency} differs from the payment's {parent.currency}",
         )
-    if parent.status != "succeeded":
-        return settle(refund, "exception", f"{refund.kind} of a payment that is {parent.status}")
+    if parent.status != PaymentStatus.SUCCEEDED:
+        return settle(refund, Reconciliation.EXCEPTION, f"{refund.kind} of a payment that is {parent.status}")
     remaining = parent.amount_minor - parent.refunded_minor
     if refund.amount_minor > remaining:
-        return settle(refund, "exception", f"{refund.kind} is larger than what remains of the payment")
+        return settle(refund, Reconciliation.EXCEPTION, f"{refund.kind} is larger than what remains of the payment")
     events = _take_back(
         parent, refund.amount_minor, refund.kind, f"{refund.kind} {refund.external_id}", actor, settings
     )
-    settle(refund, "matched", f"{refund.kind} applied to payment {parent.external_id}")
+    settle(refund, Reconciliation.MATCHED, f"{refund.kind} applied to payment {parent.external_id}")
     return events
 
 
@@ -162,8 +163,8 @@ def _take_back(parent: Payment, amount_minor: int, kind: str, reason: str, actor
     events = release_amount(parent, to_release, reason=reason, actor=actor, settings=settings)
     parent.refunded_minor += amount_minor
     if parent.refunded_minor >= parent.amount_minor:
-        parent.status = "reversed" if kind == "reversal" else "refunded"
-        parent.reconciliation = "not_applicable"
+        parent.status = PaymentStatus.REVERSED if kind == NoticeKind.REVERSAL else PaymentStatus.REFUNDED
+        parent.reconciliation = Reconciliation.NOT_APPLICABLE
         parent.reconciliation_reason = f"{parent.status}; its allocations were released"
     parent.updated_at = utcnow()
     parent.save(
@@ -183,7 +184,7 @@ def _take_back(parent: Payment, amount_minor: int, kind: str, reason: str, actor
         parent.id,
         {"amount_minor": amount_minor, "released_minor": to_release, "reason": reason},
     )
-    event_type = "payment.reversed" if kind == "reversal" else "payment.refunded"
+    event_type = "payment.reversed" if kind == NoticeKind.REVERSAL else "payment.refunded"
     return [payment_event(event_type, parent), *events]
 
 
