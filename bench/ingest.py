@@ -105,14 +105,14 @@ def sign(secret: str, body: bytes) -> str:
 def prepare(url: str, workdir: Path, count: int, warmup: int = 1000) -> Webhooks:
     """A tenant, an enabled core integration admitting 127.0.0.1, ``warmup + count``
     open orders, and as many signed webhooks (one per order) in two files."""
+    from flux_recon.services.integrations import add_network, enable
     from flux_recon.services.tenants import create_tenant
-    from flux_recon.web.resources.integrations.service import add_network, enable
 
     with app_for(url) as app:
         tenant, _ = create_tenant("Bench merchant")
-        provider = app.extensions["providers"].get("core")
-        integration, shown = enable(tenant.id, provider, app.extensions["secret_box"], actor="bench")
-        add_network(integration, "127.0.0.1/32", "bench", "bench")
+        providers, box = app.extensions["providers"], app.extensions["secret_box"]
+        integration, shown = enable(tenant.id, "core", providers, box, actor="bench")
+        add_network(tenant.id, integration.id, "127.0.0.1/32", "bench", "bench")
         secret = next(iter(shown.values()))
         insert_orders(tenant.id, 0, warmup + count)
         vacuum_analyze(url)

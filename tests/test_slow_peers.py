@@ -10,7 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
-from flux_recon.web.resources.subscriptions.service import TEST_DEADLINE
+from flux_recon.services.subscriptions import TEST_DEADLINE
 from tests.conftest import core_payload, core_signature
 from tests.live_server import HOST, Server, api, create_tenant, live_server, request
 

@@ -2,7 +2,7 @@
 
 import marshmallow as ma
 
-from flux_recon.web.resources.credentials.service import MAX_GRACE_SECONDS
+from flux_recon.services.credentials import MAX_GRACE_SECONDS
 
 
 class CredentialSchema(ma.Schema):

@@ -2,14 +2,12 @@
 
 import marshmallow as ma
 
+from flux_recon.services.integrations import EMPTY_ALLOWLIST_NOTE, normalize_network
 from flux_recon.web.resources.credentials.schemas import (
     CredentialSchema,
     CredentialWithSecretSchema,
     SuppliedSecretSchema,
 )
-from flux_recon.web.resources.integrations.service import normalize_network
-
-EMPTY_ALLOWLIST_NOTE = "The allow-list is empty: no webhook will be accepted until you add an address."
 
 
 class IntegrationCreateSchema(ma.Schema):

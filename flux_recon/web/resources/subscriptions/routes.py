@@ -1,17 +1,16 @@
 """/api/v1/subscriptions, /event-types and /deliveries: outbound event webhooks."""
 
-from flask import g
+from flask import current_app, g
 from flask.views import MethodView
 
-from flux_recon.models import Delivery, OutboundEvent, Subscription, utcnow
-from flux_recon.models.audit_log import record_audit
+from flux_recon.models import Delivery, OutboundEvent, utcnow
 from flux_recon.models.transactions import write_transaction
 from flux_recon.outbound.catalog import EVENT_TYPES
 from flux_recon.outbound.outbox import event_document
+from flux_recon.services import subscriptions
 from flux_recon.web.api import Blueprint
 from flux_recon.web.pager import PeeweePage
 from flux_recon.web.resources.owned import get_owned
-from flux_recon.web.resources.subscriptions import service
 from flux_recon.web.resources.subscriptions.schemas import (
     BulkRedeliverResultSchema,
     BulkRedeliverSchema,
@@ -42,8 +41,13 @@ CREATE_EXAMPLE = {
 }
 
 
-def get_subscription(subscription_id: int) -> Subscription:
-    return get_owned(Subscription, subscription_id, "subscription")
+def secret_box():
+    return current_app.extensions["secret_box"]
+
+
+def allow_private() -> bool:
+    """Whether the operator lets subscriptions reach private addresses (ALLOW_PRIVATE_DESTINATIONS)."""
+    return current_app.config["ALLOW_PRIVATE_DESTINATIONS"]
 
 
 def get_delivery(delivery_id: int) -> Delivery:
@@ -74,8 +78,7 @@ class Subscriptions(MethodView):
     @blp.errors()
     def get(self):
         """List your subscriptions"""
-        rows = Subscription.select().where(Subscription.tenant == g.tenant.id).order_by(Subscription.id)
-        return [service.view(row) for row in rows]
+        return subscriptions.list_subscriptions(g.tenant.id)
 
     @blp.arguments(SubscriptionCreateSchema, example=CREATE_EXAMPLE)
     @blp.response(201, SubscriptionWithKeySchema)
@@ -86,25 +89,7 @@ class Subscriptions(MethodView):
         The URL must be https (http only for private destinations the operator allows).
         With `signature: {"type": "signing_key"}` the answer holds the signing key, once.
         """
-        subscription = Subscription(
-            tenant=g.tenant.id,
-            label=data["label"].strip(),
-            url=service.vetted_url(data["url"].strip()),
-            events=sorted(set(data["events"])),
-        )
-        service.apply_authentication(subscription, data["authentication"])
-        key = service.apply_signature(subscription, data["signature"])
-        with write_transaction():
-            subscription.save()
-            record_audit(
-                g.tenant.id,
-                g.actor,
-                "subscription.created",
-                "subscription",
-                subscription.id,
-                {"url": subscription.url, "events": subscription.events},
-            )
-        return service.view(subscription, key), 201
+        return subscriptions.create(g.tenant.id, g.actor, data, secret_box(), allow_private()), 201
 
 
 @blp.route("/subscriptions/<int:subscription_id>")
@@ -113,50 +98,20 @@ class SubscriptionById(MethodView):
     @blp.errors(404)
     def get(self, subscription_id):
         """Show a subscription (never its password or signing key)"""
-        return service.view(get_subscription(subscription_id))
+        return subscriptions.show(g.tenant.id, subscription_id)
 
     @blp.arguments(SubscriptionPatchSchema, example={"events": ["order.paid"], "authentication": {"type": "none"}})
     @blp.response(200, SubscriptionWithKeySchema)
     @blp.errors(404, 422)
     def patch(self, data, subscription_id):
         """Change any field; authentication changes only when you send it"""
-        subscription = get_subscription(subscription_id)
-        key = None
-        if "label" in data:
-            subscription.label = data["label"].strip()
-        if "url" in data:
-            subscription.url = service.vetted_url(data["url"].strip())
-        if "events" in data:
-            subscription.events = sorted(set(data["events"]))
-        if "authentication" in data:
-            service.apply_authentication(subscription, data["authentication"])
-        if "signature" in data:
-            key = service.apply_signature(subscription, data["signature"])
-        if data.get("enabled") is True:
-            subscription.enabled, subscription.disabled_reason, subscription.failing_since = True, None, None
-        elif data.get("enabled") is False:
-            subscription.enabled, subscription.disabled_reason = False, "disabled by you"
-        subscription.updated_at = utcnow()
-        with write_transaction():
-            subscription.save()
-            changed = sorted(k for k in data if k != "authentication") + (
-                ["authentication"] if "authentication" in data else []
-            )
-            record_audit(
-                g.tenant.id, g.actor, "subscription.changed", "subscription", subscription.id, {"fields": changed}
-            )
-        return service.view(subscription, key)
+        return subscriptions.update(g.tenant.id, subscription_id, g.actor, data, secret_box(), allow_private())
 
     @blp.response(204)
     @blp.errors(404)
     def delete(self, subscription_id):
         """Delete a subscription and its pending deliveries"""
-        subscription = get_subscription(subscription_id)
-        with write_transaction():
-            subscription.delete_instance(recursive=True)
-            record_audit(
-                g.tenant.id, g.actor, "subscription.deleted", "subscription", subscription_id, {"url": subscription.url}
-            )
+        subscriptions.delete(g.tenant.id, subscription_id, g.actor)
 
 
 @blp.route("/subscriptions/<int:subscription_id>/signing-key")
@@ -165,13 +120,7 @@ class SubscriptionSigningKey(MethodView):
     @blp.errors(404)
     def post(self, subscription_id):
         """Regenerate the signing key (shown once; the old one stops signing at once)"""
-        subscription = get_subscription(subscription_id)
-        key = service.regenerate_key(subscription)
-        subscription.updated_at = utcnow()
-        with write_transaction():
-            subscription.save()
-            record_audit(g.tenant.id, g.actor, "subscription.signing_key_regenerated", "subscription", subscription.id)
-        return service.view(subscription, key)
+        return subscriptions.regenerate_signing_key(g.tenant.id, subscription_id, g.actor, secret_box())
 
 
 @blp.route("/subscriptions/<int:subscription_id>/test")
@@ -180,7 +129,7 @@ class SubscriptionTest(MethodView):
     @blp.errors(404, 422)
     def post(self, subscription_id):
         """Send a `ping` event now and show the receiver's answer (nothing is stored)"""
-        return service.send_ping(get_subscription(subscription_id))
+        return subscriptions.send_ping(g.tenant.id, subscription_id, secret_box(), allow_private())
 
 
 @blp.route("/subscriptions/<int:subscription_id>/deliveries")
@@ -191,7 +140,7 @@ class SubscriptionDeliveries(MethodView):
     @blp.errors(404)
     def get(self, args, subscription_id):
         """List a subscription's deliveries, newest first: status, attempts, last answer, next attempt"""
-        get_subscription(subscription_id)
+        subscriptions.get_subscription(g.tenant.id, subscription_id)
         query = (
             Delivery.select(Delivery, OutboundEvent).join(OutboundEvent).where(Delivery.subscription == subscription_id)
         )
