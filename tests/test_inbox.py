@@ -1,13 +1,16 @@
 """The webhook inbox over REST: list, show, replay (single and bulk), and purging bodies."""
 
 import datetime as dt
+import json
+import subprocess
 
 from prometheus_client import REGISTRY
 
 from flux_recon.cli import cli
 from flux_recon.models import WebhookEvent, db
 from flux_recon.web.rate_limit import RefusalSample
-from tests.conftest import core_payload
+from tests.conftest import TEST_SECRET_KEY, core_payload
+from tests.live_server import BIN_DIR, CLI_TIMEOUT, REPO_ROOT, service_env
 
 
 def events(client, tenant, **query):
@@ -156,3 +159,50 @@ def test_refusals_from_strangers_are_kept_only_as_a_sample(app, client, tenant, 
     assert kept == refused + [("rejected_signature", "127.0.0.1")] * 6 + [("accepted", "127.0.0.1")]
     # The 13 left out are counted.
     assert REGISTRY.get_sample_value("flux_recon_webhooks_unrecorded_total", labels) - unrecorded_before == 13
+
+
+def test_cli_replay_reconciles_a_webhook_whose_order_came_after_it_failed(
+    app, database_url, client, tenant, create_order, post_core, monkeypatch
+):
+    from flux_recon_core.provider import CoreProvider
+
+    monkeypatch.setattr(CoreProvider, "parse", lambda self, webhook: 1 / 0)  # an adapter bug
+    assert post_core(core_payload(tenant["tenant_id"])).status_code == 422
+    monkeypatch.undo()  # the plugin is fixed (the CLI below is a process of its own anyway)
+    post_core(core_payload(tenant["tenant_id"], transactionRef="FORGED"), signature="forged")
+    failed, forged = sorted(events(client, tenant), key=lambda e: e["id"])
+    assert (failed["verdict"], forged["verdict"]) == ("invalid_payload", "rejected_signature")
+    create_order()  # the order the payment was for is entered only now
+    db.close()
+
+    def replay(*ids):
+        return subprocess.run(
+            [str(BIN_DIR / "flux-recon"), "inbox", "replay", *map(str, ids)],
+            cwd=REPO_ROOT,
+            env=service_env(database_url, TEST_SECRET_KEY),
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT,
+            check=False,
+        )
+
+    missing = forged["id"] + 1000
+    done = replay(failed["id"], forged["id"], missing)
+    # The unknown and the unreplayable ids are named and make it fail; the good one is replayed.
+    assert done.returncode == 1, done.stderr
+    assert f"webhook event {forged['id']}: only authenticated events whose whole body is kept" in done.stderr
+    assert f"webhook event {missing}: not found" in done.stderr
+    (line,) = done.stdout.strip().splitlines()
+    replayed = json.loads(line)
+    assert replayed["event_id"] == failed["id"]
+    assert (replayed["result"]["status"], replayed["result"]["reconciliation"]) == ("accepted", "matched")
+    order = client.get("/api/v1/orders", headers=tenant["headers"]).json[0]
+    assert (order["status"], order["amount_paid"]) == ("paid", "15000.00")
+    record = client.get(f"/api/v1/webhook-events/{replayed['replay_event_id']}", headers=tenant["headers"]).json
+    assert (record["replay_of"], record["source_ip"], record["verdict"]) == (failed["id"], "replay", "accepted")
+
+    again = replay(failed["id"])
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["result"]["status"] == "duplicate"  # never counted twice
+    order = client.get("/api/v1/orders", headers=tenant["headers"]).json[0]
+    assert order["amount_paid"] == "15000.00"

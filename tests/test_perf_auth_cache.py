@@ -9,8 +9,8 @@ import logging
 import pytest
 
 from flux_recon.inbound import auth_cache as context
-from flux_recon.inbound.pipeline import WebhookHandler
 from flux_recon.models import AllowedNetwork, db, utcnow
+from flux_recon.web.webhook_route import WebhookHandler
 from tests.conftest import core_payload, core_signature
 
 

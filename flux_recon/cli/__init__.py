@@ -101,6 +101,34 @@ def inbox_purge(older_than_days):
     click.echo(f"purged the bodies of {purge_bodies(days)} webhook events older than {days} days")
 
 
+@inbox.command("replay")
+@click.argument("event_ids", metavar="ID [ID ...]", nargs=-1, required=True, type=click.IntRange(min=1))
+@with_appcontext
+def inbox_replay(event_ids):
+    """Replay stored webhooks (any tenant's) through the pipeline, as the API's replay does.
+
+    Prints one JSON line per replayed event: {"event_id", "replay_event_id", "result"}.
+    Exits 1 if any ID is unknown or not replayable (each is named on stderr); the others
+    are still replayed.
+    """
+    from flux_recon.services import inbox as inbox_service
+    from flux_recon.services.errors import DomainError, NotFound
+
+    pipeline = current_app.extensions["webhook_pipeline"]
+    refused = 0
+    for event_id in event_ids:
+        try:
+            record, result = inbox_service.replay(pipeline, event_id, tenant_id=None)
+        except DomainError as error:
+            refused += 1
+            reason = "not found" if isinstance(error, NotFound) else error.message
+            click.echo(f"webhook event {event_id}: {reason}", err=True)
+            continue
+        click.echo(json.dumps({"event_id": event_id, "replay_event_id": record.id, "result": result}, default=str))
+    if refused:
+        raise SystemExit(1)
+
+
 @cli.command("worker")
 @click.option(
     "--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Deliveries in flight at once."

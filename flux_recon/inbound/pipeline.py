@@ -1,13 +1,12 @@
-"""One webhook, start to finish: integration -> client IP -> auth -> parse -> engine, all recorded."""
+"""One webhook, start to finish: integration -> auth -> parse -> engine, all recorded; no web framework needed."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from flask import current_app, request
-from flask_smorest import abort
-from werkzeug.exceptions import RequestEntityTooLarge
+from urllib3 import HTTPHeaderDict
 
 from flux_recon.core.metrics import RECONCILIATIONS
 from flux_recon.inbound import inbox
@@ -16,8 +15,6 @@ from flux_recon.models import Integration, WebhookEvent
 from flux_recon.outbound.outbox import publishing
 from flux_recon.providers import AuthFailure, Ignored, MalformedBody, PayloadError, PaymentNotice, WebhookRequest
 from flux_recon.reconciliation import InvalidNotice, ReconciliationSettings
-from flux_recon.web.client_ip import client_ip
-from flux_recon.web.rate_limit import RefusalSample, admit_webhook
 
 log = logging.getLogger(__name__)
 
@@ -47,46 +44,87 @@ class Arrival:
     replay_of: int | None = None
 
 
-class WebhookHandler:
-    """Handles POST /webhooks/<provider>/<token> for one app (its registry and engine), and
-    replays of stored webhooks through the same steps."""
+def _admit_all(token: str) -> None:
+    return None
 
-    def __init__(self, app):
-        self.providers = app.extensions["providers"]
-        self.engine = app.extensions["engine"]
-        self.plugin_manager = app.extensions["plugin_manager"]
-        self.secret_box = app.extensions["secret_box"]
-        self.trusted_proxies = app.extensions["trusted_proxies"]
-        self.auth_cache = AuthCache(self.secret_box)
-        self.refusal_sample = RefusalSample(app.config)
 
-    def handle(self, provider_name: str, token: str):
+def _keep_every_refusal(integration_id: int, client_ip) -> bool:
+    return True
+
+
+class WebhookPipeline:
+    """Receives webhooks (from the HTTP route, as plain values) and replays stored ones
+    through the same steps, for one set of providers, engine and plugins.
+
+    ``settings`` is read at each use (``WEBHOOK_INBOX_BODY_LIMIT``). Two policies come from
+    the caller: ``admit(token)``, called once a webhook has passed its auth checks, spends
+    the integration's rate limit and may raise to refuse it (such a refusal passes through
+    unrecorded); ``keep_refusal(integration_id, client_ip)`` says whether a request from an
+    address off the allow-list is kept in the inbox or only counted.
+    """
+
+    def __init__(
+        self,
+        *,
+        providers,
+        engine,
+        plugin_manager,
+        secret_box,
+        settings: Mapping,
+        admit: Callable[[str], None] = _admit_all,
+        keep_refusal: Callable[[int, object], bool] = _keep_every_refusal,
+    ):
+        self.providers = providers
+        self.engine = engine
+        self.plugin_manager = plugin_manager
+        self.settings = settings
+        self.admit = admit
+        self.keep_refusal = keep_refusal
+        self.auth_cache = AuthCache(secret_box)
+
+    def handle(
+        self,
+        provider_name: str,
+        token: str,
+        *,
+        body: bytes,
+        headers: Mapping[str, str],
+        client_ip,
+        body_refusal: str | None = None,
+    ) -> dict:
+        """One webhook to ``/webhooks/<provider_name>/<token>``: its result, or Rejection.
+
+        ``headers`` are looked up regardless of case; ``client_ip`` is the sender's address
+        as the caller worked it out. ``body_refusal`` is why the caller could not read the
+        body (too large): it is refused with 413 once the integration is known, and recorded.
+        """
         integration = find_integration(provider_name, token)
         provider = self.providers.get(provider_name)
         if integration is None or provider is None:
-            abort(404, message="no enabled integration at this webhook URL")
+            # No integration to record it under: answered, never stored.
+            raise Rejection(404, "unknown_integration", "no enabled integration at this webhook URL")
 
-        # No peer address (a unix socket) maps to 0.0.0.0, which no allow-list admits by accident.
-        peer = request.remote_addr or "0.0.0.0"  # noqa: S104 - an address to compare, not to bind
-        ip = client_ip(peer, request.headers.get("X-Forwarded-For"), self.trusted_proxies)
-        arrival = Arrival(integration, ip, inbox.selected_headers(request.headers, provider.sensitive_headers()))
+        headers = _case_insensitive(headers)
+        arrival = Arrival(integration, client_ip, inbox.selected_headers(headers, provider.sensitive_headers()))
         try:
-            arrival.body = _read_body()
-            webhook = WebhookRequest(body=arrival.body, headers=request.headers)
-            credential = self._authenticate(provider, webhook, self.auth_cache.context(integration, ip))
+            if body_refusal is not None:
+                raise Rejection(413, "invalid_payload", body_refusal)
+            arrival.body = body
+            webhook = WebhookRequest(body=body, headers=headers)
+            credential = self._authenticate(provider, webhook, self.auth_cache.context(integration, client_ip))
             arrival.credential_id = credential.id if credential else None
             arrival.authenticated = True
-            admit_webhook()
-            _require_json(request.mimetype)
+            self.admit(token)
+            _require_json(_mimetype(headers))
             return self.process(provider, webhook, arrival)
         except Rejection as rejection:
             # A stranger off the allow-list is kept in the inbox only as a sample; the
             # rest of its refusals are counted, not stored.
-            if rejection.verdict == "rejected_address" and not self.refusal_sample.keep(integration.id, ip):
+            if rejection.verdict == "rejected_address" and not self.keep_refusal(integration.id, client_ip):
                 inbox.count_unrecorded(integration, rejection.verdict)
             else:
                 self._record(arrival, rejection.verdict, rejection.status, rejection.message)
-            abort(rejection.status, message=rejection.message, errors=rejection.errors)
+            raise
 
     def replay(self, event: WebhookEvent) -> tuple[WebhookEvent, dict]:
         """Parse and reconcile a stored, authenticated webhook again. The engine's
@@ -192,7 +230,7 @@ class WebhookHandler:
             reason=reason,
             headers=arrival.headers,
             body=arrival.body,
-            body_limit=current_app.config["WEBHOOK_INBOX_BODY_LIMIT"],
+            body_limit=self.settings["WEBHOOK_INBOX_BODY_LIMIT"],
             credential_id=arrival.credential_id,
             payment_id=payment_id,
             authenticated=arrival.authenticated,
@@ -200,12 +238,15 @@ class WebhookHandler:
         )
 
 
-def _read_body() -> bytes:
-    try:
-        return request.get_data(cache=True)
-    except RequestEntityTooLarge:
-        limit = current_app.config["MAX_CONTENT_LENGTH"]
-        raise Rejection(413, "invalid_payload", f"body larger than {limit} bytes") from None
+def _case_insensitive(headers: Mapping[str, str]) -> Mapping[str, str]:
+    """HTTP header names ignore case: a plain dict is wrapped so lookups do too. A web
+    framework's headers (they have ``getlist``) already do, and are used as they are."""
+    return headers if hasattr(headers, "getlist") else HTTPHeaderDict(headers)
+
+
+def _mimetype(headers: Mapping[str, str]) -> str:
+    """The Content-Type without its parameters, lower-cased (as werkzeug's ``mimetype``)."""
+    return (headers.get("Content-Type") or "").partition(";")[0].strip(" \t").lower()
 
 
 def _require_json(mimetype: str) -> None:

@@ -72,7 +72,6 @@ def create_app(test_config: dict | None = None, *, plugins: list | None = None) 
     """Build the app: settings, database, plugins (entry points, or exactly ``plugins``),
     providers, engine, REST API and webhook endpoint."""
     from flux_recon.core import secret_box
-    from flux_recon.inbound.pipeline import WebhookHandler
     from flux_recon.plugins import get_plugin_manager
     from flux_recon.providers import ProviderRegistry
     from flux_recon.reconciliation import Engine
@@ -82,6 +81,7 @@ def create_app(test_config: dict | None = None, *, plugins: list | None = None) 
     from flux_recon.web.resources import docs_assets, register_blueprints
     from flux_recon.web.resources.health.routes import blp as health_blp
     from flux_recon.web.settings import load_settings
+    from flux_recon.web.webhook_route import WebhookHandler
     from flux_recon.web.webhook_route import blp as webhooks_blp
 
     # Named for the package, so the instance folder stays where it always was (./instance).
@@ -105,7 +105,9 @@ def create_app(test_config: dict | None = None, *, plugins: list | None = None) 
         engine=Engine(matchers),
         trusted_proxies=parse_networks(app.config["TRUSTED_PROXIES"]),
     )
-    app.extensions["webhook_handler"] = WebhookHandler(app)
+    app.extensions["webhook_handler"] = handler = WebhookHandler(app)
+    # Replays (REST, CLI, a worker) run the same pipeline without a request.
+    app.extensions["webhook_pipeline"] = handler.pipeline
 
     api = Api(app)
     api_blueprints = register_blueprints(api)

@@ -26,8 +26,7 @@ def _client_address() -> str:
     return str(client_ip(peer, request.headers.get("X-Forwarded-For"), current_app.extensions["trusted_proxies"]))
 
 
-def _webhook_integration() -> str:
-    token = (request.view_args or {}).get("token", "")
+def _webhook_integration(token: str) -> str:
     # A digest of the token: the limiter's storage never holds a usable webhook URL.
     return "webhook:" + hashlib.sha256(token.encode()).hexdigest()[:32]
 
@@ -54,10 +53,11 @@ def _limits(setting: str):
     return parse_many(setting)
 
 
-def admit_webhook() -> None:
-    """Called once a webhook has passed its integration's auth checks: only then does it
-    spend the integration's budget (a refused one counts against its address only), so
-    forged requests cannot use up a genuine provider's limit. 429 once it is spent."""
+def admit_webhook(token: str) -> None:
+    """Called by the webhook pipeline once a webhook to the integration at ``token`` has
+    passed its auth checks: only then does it spend the integration's budget (a refused one
+    counts against its address only), so forged requests cannot use up a genuine provider's
+    limit. 429 once it is spent."""
     limiter = current_app.extensions["rate_limiter"]
     if not limiter.enabled:
         return
@@ -67,7 +67,7 @@ def admit_webhook() -> None:
     key = (
         current_app.config.get("RATELIMIT_KEY_PREFIX") or "flux-recon",
         "webhook-integration",
-        _webhook_integration(),
+        _webhook_integration(token),
     )
     for item in _limits(current_app.config["WEBHOOK_RATE_LIMIT_PER_INTEGRATION"]):
         try:

@@ -1,0 +1,70 @@
+"""The webhook inbox: listing received webhooks and replaying stored ones through the pipeline."""
+
+from __future__ import annotations
+
+from flux_recon.inbound.pipeline import WebhookPipeline
+from flux_recon.models import WebhookEvent
+from flux_recon.services.errors import Conflict, NotFound
+from flux_recon.services.owned import get_owned
+
+NOT_REPLAYABLE = "only authenticated events whose whole body is kept can be replayed"
+
+
+def filtered(query, filters: dict):
+    """``query`` narrowed by provider, verdicts, integration, payment and a received-at range."""
+    if filters.get("provider"):
+        query = query.where(WebhookEvent.provider == filters["provider"])
+    if filters.get("verdict"):
+        query = query.where(WebhookEvent.verdict.in_(filters["verdict"]))
+    for name in ("integration_id", "payment_id"):
+        if name in filters:
+            query = query.where(getattr(WebhookEvent, name.removesuffix("_id")) == filters[name])
+    if "received_from" in filters:
+        query = query.where(WebhookEvent.received_at >= filters["received_from"])
+    if "received_to" in filters:
+        query = query.where(WebhookEvent.received_at < filters["received_to"])
+    return query
+
+
+def list_events(tenant_id: str, filters: dict):
+    """The tenant's received webhooks matching ``filters``, newest first (a query, to page)."""
+    query = WebhookEvent.select().where(WebhookEvent.tenant == tenant_id)
+    return filtered(query, filters).order_by(WebhookEvent.id.desc())
+
+
+def replayable(query):
+    """Authenticated events whose whole body is still kept: the only ones a replay may use."""
+    return query.where(WebhookEvent.authenticated & WebhookEvent.body.is_null(False) & ~WebhookEvent.body_truncated)
+
+
+def get_event(event_id: int, *, tenant_id: str | None) -> WebhookEvent:
+    """The event, or NotFound. ``tenant_id`` None is the operator's view: any tenant's event."""
+    if tenant_id is not None:
+        return get_owned(WebhookEvent, event_id, "webhook event", tenant_id)
+    event = WebhookEvent.get_or_none(WebhookEvent.id == event_id)
+    if event is None:
+        raise NotFound(f"webhook event {event_id} not found")
+    return event
+
+
+def replay(pipeline: WebhookPipeline, event_id: int, *, tenant_id: str | None) -> tuple[WebhookEvent, dict]:
+    """Replay one stored webhook (NotFound, or Conflict if it is not replayable): the inbox
+    record the replay wrote, and its result. A payment already recorded is a duplicate."""
+    event = get_event(event_id, tenant_id=tenant_id)
+    if not replayable(WebhookEvent.select().where(WebhookEvent.id == event.id)).exists():
+        raise Conflict(NOT_REPLAYABLE)
+    return pipeline.replay(event)
+
+
+def replay_matching(pipeline: WebhookPipeline, tenant_id: str, filters: dict, limit: int) -> dict:
+    """Replay the tenant's replayable events matching ``filters``, oldest first, at most
+    ``limit``; replays themselves are not replayed again. ``{replayed, by_status, event_ids}``."""
+    query = filtered(replayable(WebhookEvent.select().where(WebhookEvent.tenant == tenant_id)), filters)
+    query = query.where(WebhookEvent.replay_of.is_null())
+    by_status: dict[str, int] = {}
+    replayed = []
+    for event in query.order_by(WebhookEvent.id).limit(limit):
+        _, result = pipeline.replay(event)
+        by_status[result["status"]] = by_status.get(result["status"], 0) + 1
+        replayed.append(event.id)
+    return {"replayed": len(replayed), "by_status": by_status, "event_ids": replayed}
