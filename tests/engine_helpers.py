@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from flux_recon.models import Allocation, Payment, SalesOrder, reference_key
+from flux_recon.models import Allocation, Payment, SalesOrder
 from flux_recon.models.transactions import write_transaction
-from flux_recon.money import to_minor
 from flux_recon.providers import Payer, PaymentNotice
+from flux_recon.services.orders import create_order
 from flux_recon.services.tenants import create_tenant
 
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
@@ -21,23 +21,24 @@ def new_tenant(settings: dict | None = None) -> str:
     return tenant.id
 
 
-def make_order(tenant_id, reference, amount="100.00", currency="NGN", *, created_at=None, **fields) -> SalesOrder:
-    customer = fields.pop("customer", {})
-    return SalesOrder.create(
-        tenant=tenant_id,
+def make_order(
+    tenant_id, reference, amount="100.00", currency="NGN", *, created_at=None, status=None, **fields
+) -> SalesOrder:
+    """An order made as the API makes it, placed a day before NOW unless ``created_at`` says
+    otherwise; ``status`` puts it straight into a state that payments would have given it."""
+    order = create_order(
+        tenant_id,
+        "test",
         reference=reference,
-        reference_key=reference_key(reference),
-        payment_reference=fields.get("payment_reference"),
-        payment_reference_key=reference_key(fields.get("payment_reference")),
-        virtual_account=fields.get("virtual_account"),
-        amount_minor=to_minor(Decimal(amount), currency),
+        amount=Decimal(amount),
         currency=currency,
-        status=fields.get("status", "open"),
-        customer_id=customer.get("id"),
-        customer_email=customer.get("email"),
-        customer_phone=customer.get("phone"),
         created_at=created_at or NOW - dt.timedelta(days=1),
+        **fields,
     )
+    if status is not None:
+        SalesOrder.update(status=status).where(SalesOrder.id == order.id).execute()
+        order.status = status
+    return order
 
 
 def notice(

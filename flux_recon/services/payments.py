@@ -1,0 +1,123 @@
+"""Payments: reading a tenant's payments, and matching, splitting and unmatching them by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from decimal import Decimal
+
+import peewee
+from peewee import SQL, NodeList, Value, fn
+
+from flux_recon.models import Allocation, Payment
+from flux_recon.money import MoneyError, parse_amount
+from flux_recon.outbound.outbox import publishing
+from flux_recon.reconciliation import manual
+from flux_recon.reconciliation.manual import ManualChangeRefused
+from flux_recon.services.errors import Conflict, Invalid
+from flux_recon.services.orders import get_order
+from flux_recon.services.owned import get_owned
+
+
+def get_payment(tenant_id: str, payment_id: int) -> Payment:
+    """The tenant's payment, or NotFound."""
+    return get_owned(Payment, payment_id, "payment", tenant_id)
+
+
+def carries_reference(reference: str):
+    """The reference, quoted as it sits in the stored JSON array, found by LIKE with its
+    wildcards escaped: a text search, fine for a filter (matching itself never scans)."""
+    quoted = json.dumps(reference).lower()
+    escaped = quoted.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    # Value(converter=False) keeps JSONField from encoding the pattern a second time.
+    pattern = Value(f"%{escaped}%", converter=False)
+    return NodeList((fn.LOWER(Payment.references), SQL("LIKE"), pattern, SQL("ESCAPE '!'")))
+
+
+def list_payments(
+    tenant_id: str,
+    *,
+    reconciliation: list[str] | None = None,
+    status: str | None = None,
+    provider: str | None = None,
+    kind: str | None = None,
+    reference: str | None = None,
+    order_id: int | None = None,
+    received_from: dt.datetime | None = None,
+    received_to: dt.datetime | None = None,
+) -> peewee.ModelSelect:
+    """The tenant's payments, newest first: a query the caller pages through.
+
+    ``reconciliation`` is any of several states (the review queue is several),
+    ``reference`` one the payment carried, ``order_id`` an order it is allocated to;
+    ``received_from`` is inclusive, ``received_to`` not.
+    """
+    query = Payment.select().where(Payment.tenant == tenant_id)
+    if reconciliation:
+        query = query.where(Payment.reconciliation.in_(reconciliation))
+    for column, value in ((Payment.status, status), (Payment.provider, provider), (Payment.kind, kind)):
+        if value is not None:
+            query = query.where(column == value)
+    if reference is not None:
+        query = query.where(carries_reference(reference))
+    if order_id is not None:
+        query = query.where(Payment.id.in_(Allocation.select(Allocation.payment).where(Allocation.order == order_id)))
+    if received_from is not None:
+        query = query.where(Payment.received_at >= received_from)
+    if received_to is not None:
+        query = query.where(Payment.received_at < received_to)
+    return query.order_by(Payment.id.desc())
+
+
+def _change_by_hand(tenant_id: str, payment_id: int, plugin_manager, change: Callable[[], list[dict]]) -> Payment:
+    """Run a manual change in one transaction, refuse it (Conflict) if it breaks a rule, and
+    hand the resulting events to plugins after the commit. Returns the payment as it is now."""
+    get_payment(tenant_id, payment_id)
+    try:
+        with publishing(plugin_manager) as events:
+            events += change()
+    except ManualChangeRefused as refused:
+        raise Conflict(str(refused)) from None
+    return get_payment(tenant_id, payment_id)
+
+
+def match_payment(
+    tenant_id: str,
+    actor: str,
+    payment_id: int,
+    order_id: int,
+    plugin_manager,
+    *,
+    amount: Decimal | str | None = None,
+    reason: str = "",
+) -> Payment:
+    """Allocate ``amount`` of a payment (default: all that is unallocated) to an order by hand;
+    repeat with other orders to split it. Raises NotFound for the order or the payment,
+    Invalid for an amount the order's currency cannot hold, Conflict when a rule forbids it
+    (not a succeeded payment, a cancelled order or one in another currency, too large an amount)."""
+    order = get_order(tenant_id, order_id)
+    amount_minor = None
+    if amount is not None:
+        try:
+            amount_minor = parse_amount(amount, order.currency)
+        except MoneyError as exc:
+            raise Invalid(str(exc), {"amount": [str(exc)]}) from None
+    return _change_by_hand(
+        tenant_id,
+        payment_id,
+        plugin_manager,
+        lambda: manual.match(payment_id, order, amount_minor, actor=actor, reason=reason),
+    )
+
+
+def unmatch_payment(
+    tenant_id: str, actor: str, payment_id: int, plugin_manager, *, order_id: int | None = None, reason: str = ""
+) -> Payment:
+    """Release a payment's live allocations (only those to ``order_id`` if given); the payment
+    then waits in the review queue. Raises NotFound, or Conflict when nothing is allocated."""
+    if order_id is not None:
+        get_order(tenant_id, order_id)
+    return _change_by_hand(
+        tenant_id, payment_id, plugin_manager, lambda: manual.unmatch(payment_id, order_id, actor=actor, reason=reason)
+    )
