@@ -3,7 +3,7 @@
 from flask import g
 from flask.views import MethodView
 
-from flux_recon.models import AuditEntry
+from flux_recon.services import audit
 from flux_recon.web.api import Blueprint
 from flux_recon.web.pager import PeeweePage
 from flux_recon.web.resources.audit.schemas import AuditEntrySchema, AuditQueryArgsSchema
@@ -19,8 +19,4 @@ class Audit(MethodView):
     @blp.errors()
     def get(self, args):
         """List audit entries, newest first (filter by object, action, actor)"""
-        query = AuditEntry.select().where(AuditEntry.tenant == g.tenant.id)
-        for name in ("object_type", "object_id", "action", "actor"):
-            if name in args:
-                query = query.where(getattr(AuditEntry, name) == args[name])
-        return query.order_by(AuditEntry.id.desc())
+        return audit.list_entries(g.tenant.id, **args)
