@@ -11,6 +11,7 @@ from flux_recon.core.domain_events import announce
 from flux_recon.models import Delivery, OutboundEvent, Payment, SalesOrder, Subscription, utcnow
 from flux_recon.models.prepared import Param, Prepared
 from flux_recon.models.transactions import write_transaction
+from flux_recon.outbound.documents import order_document, payment_document
 from flux_recon.outbound.sender import Sender
 
 
@@ -26,14 +27,11 @@ def event_document(event_type: str, body: dict, *, event_id: str | None = None, 
 
 
 def _event_body(event: dict) -> dict:
-    """The payment or order as the REST API shows it, read inside the same transaction."""
-    from flux_recon.web.resources.orders.schemas import OrderSchema
-    from flux_recon.web.resources.payments.schemas import PaymentSchema
-
+    """The payment or order the event is about, read inside the same transaction."""
     payload = event["payload"]
     if event["event_type"].startswith("order."):
-        return OrderSchema().dump(SalesOrder.get_by_id(payload["order_id"]))
-    return PaymentSchema().dump(Payment.get_by_id(payload["payment_id"]))
+        return order_document(SalesOrder.get_by_id(payload["order_id"]))
+    return payment_document(Payment.get_by_id(payload["payment_id"]))
 
 
 _subscriptions = Prepared(
