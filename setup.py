@@ -31,6 +31,7 @@ setup(
         "flask-limiter>=4,<5",
         "redis>=5",
         "urllib3>=2",
+        "standardwebhooks>=1.1",
         "prometheus-client>=0.20",
     ],
     extras_require={
@@ -39,7 +40,6 @@ setup(
             "hypothesis>=6.100",
             "openapi-spec-validator>=0.7",
             "openapi-schema-validator>=0.6",
-            "standardwebhooks>=1.1",
             "schemathesis>=4.3",
             "ruff>=0.6",
             "import-linter>=2.1",

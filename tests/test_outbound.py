@@ -3,18 +3,22 @@ the retry schedule (on a controllable clock), 410/429, auto-disable, leases and 
 
 import base64
 import datetime as dt
+import email.utils
 import hashlib
 import hmac
 import json
 import random
 import socket
+import time
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from flux_recon.models import Delivery, DeliveryAttempt, OutboundEvent, Subscription, db
 from flux_recon.outbound.destinations import DestinationRefused, check_destination
-from flux_recon.outbound.schedule import MAX_ATTEMPTS, RETRY_DELAYS
+from flux_recon.outbound.schedule import MAX_ATTEMPTS, MAX_RETRY_AFTER, RETRY_DELAYS
+from flux_recon.outbound.sender import parse_retry_after
+from flux_recon.outbound.signing import signature_headers
 from flux_recon.outbound.worker import Worker
 from tests.conftest import core_payload
 from tests.receiver import start_receiver
@@ -126,6 +130,21 @@ def test_deliveries_are_signed_and_verify_with_standard_webhooks(
         Webhook(key).verify(tampered, receiver.requests[0].headers)
 
 
+def test_signature_headers_are_the_ones_receivers_already_verify():
+    """Known answers, computed by the hand-written HMAC code the standardwebhooks package
+    replaced: the same headers, in the same order, byte for byte."""
+    key = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+    body = b'{"type":"event","amount":"15000.00","name":"Ad\\u00e9"}'
+    event_id = "evt_" + "0" * 60
+    assert list(signature_headers(body, event_id, 1795000000, key).items()) == [
+        ("webhook-id", event_id),
+        ("webhook-timestamp", "1795000000"),
+        ("webhook-signature", "v1,PE4ZEijR/62MScxCAB7iK7CF0NQCWuObpM9Wth5k8is="),
+        ("X-Signature", "ed4c7d8d7f0d04045bcb6d618ba413fb1acb409a572dba590991fbfe310e99bf"),
+    ]
+    assert signature_headers(b"{}", "e1", 1795000000, None) == {"webhook-id": "e1", "webhook-timestamp": "1795000000"}
+
+
 def test_only_subscribed_events_are_enqueued_and_only_with_their_change(
     outbound, app, client, tenant, receiver, create_order, post_core, monkeypatch
 ):
@@ -183,6 +202,58 @@ def test_retry_after_on_429_is_honoured(outbound, client, tenant, receiver, work
     assert delivery.next_attempt_at - clock.now == dt.timedelta(seconds=120)
     clock.advance(dt.timedelta(seconds=120))
     assert worker.run_once()["succeeded"] == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        (None, None),
+        ("", None),
+        ("   ", None),
+        ("soon", None),
+        ("-5", None),
+        ("1.5", None),
+        ("0x10", None),
+        ("\xb2", None),  # a digit to str.isdigit(), not to int(): once a ValueError
+        ("1" * 5000, None),  # more digits than int() reads
+        ("Wed, 21 Oct 99999 07:28:00 GMT", None),
+        ("0", 0.0),
+        (" 120 ", 120.0),
+        ("28800", 28800.0),
+        ("28801", 28800.0),  # capped at MAX_RETRY_AFTER
+        ("9" * 30, 28800.0),  # once 1e30 s, which no timedelta holds
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # a date gone by: now
+    ],
+)
+def test_retry_after_is_whole_seconds_or_a_date_within_bounds(value, seconds):
+    assert parse_retry_after(value) == seconds
+
+
+def test_retry_after_as_a_date_is_the_time_until_it():
+    when = email.utils.formatdate(time.time() + 3600, usegmt=True)
+    assert 3590 < parse_retry_after(when) <= 3600
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "wait"),
+    [("\xb2", None), ("100000000000000", MAX_RETRY_AFTER), ("soon", None)],
+    ids=["superscript-two", "beyond-timedelta", "unreadable"],
+)
+def test_an_unusable_retry_after_does_not_stop_the_worker(
+    outbound, client, tenant, receiver, worker, clock, post_core, retry_after, wait
+):
+    """A receiver's odd Retry-After (sent as latin-1 bytes) is capped or ignored; the
+    retry schedule applies when it is unreadable."""
+    subscription = subscribe(client, tenant, receiver.url, events=["payment.received"])
+    post_core(core_payload(tenant["tenant_id"]))
+    receiver.answer(503, {"Retry-After": retry_after})
+    assert worker.run_once()["pending"] == 1
+    (delivery,) = deliveries(subscription["id"])
+    waited = delivery.next_attempt_at - clock.now
+    if wait is None:
+        assert RETRY_DELAYS[0] * 0.9 <= waited <= RETRY_DELAYS[0] * 1.1
+    else:
+        assert waited == wait
 
 
 def test_410_disables_the_subscription(outbound, client, tenant, receiver, worker, post_core):

@@ -4,7 +4,6 @@ attempt, bounded reads."""
 from __future__ import annotations
 
 import contextvars
-import email.utils
 import heapq
 import itertools
 import json
@@ -15,8 +14,11 @@ from dataclasses import dataclass
 
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import InvalidHeader
+from urllib3.util import Retry
 
 from flux_recon.outbound.destinations import Target
+from flux_recon.outbound.schedule import MAX_RETRY_AFTER
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 10.0
@@ -39,18 +41,20 @@ class SendResult:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from a Retry-After header (a number of seconds or an HTTP date)."""
+# urllib3 reads the header (whole seconds or an HTTP date; never negative) and caps it at the
+# longest wait the retry schedule allows.
+_RETRY_AFTER = Retry(retry_after_max=int(MAX_RETRY_AFTER.total_seconds()))
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header, at most MAX_RETRY_AFTER; None when it is
+    absent or unreadable (the retry schedule applies)."""
     if not value:
         return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
     try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return float(_RETRY_AFTER.parse_retry_after(value))
+    except (InvalidHeader, ValueError, OverflowError):  # too many digits for int(), a year past 9999
         return None
-    return max(when.timestamp() - now, 0.0)
 
 
 class _Attempt:
@@ -251,7 +255,7 @@ class Sender:
             response.status,
             _ms(started),
             snippet=data[:SNIPPET_BYTES].decode("utf-8", errors="replace"),
-            retry_after=parse_retry_after(response.headers.get("Retry-After"), time.time()),
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
 
     def abort(self) -> None:
