@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import socket
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -218,6 +219,27 @@ def test_an_unreachable_url_exits_1_saying_so():
     result = run("core", "--url", f"http://127.0.0.1:{free_port()}/webhooks/core/x", "--secret", "s")
     assert result.exit_code == 1
     assert "could not reach" in result.output
+
+
+def test_an_answer_that_is_not_http_exits_1_saying_so():
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer_garbage():
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"NOT HTTP\r\n\r\n")
+
+    thread = threading.Thread(target=answer_garbage, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/webhooks/core/x"
+        result = run("core", "--url", url, "--secret", "s", "--timeout", "5")
+    finally:
+        thread.join(timeout=5)
+        listener.close()
+    assert result.exit_code == 1
+    assert f"could not reach {url}: BadStatusLine" in result.output
 
 
 def test_the_core_signature_is_the_one_the_core_webhook_checks():

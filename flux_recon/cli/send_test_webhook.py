@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import copy
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import click
+import urllib3
 
 from flux_recon.exact_json import JSONInputError, loads_exact
 from flux_recon.providers import Ignored, Provider, ProviderRegistry, WebhookRequest
@@ -135,27 +134,29 @@ def build_request(
         raise click.ClickException(f"{provider.name} cannot sign sample {name!r} as changed: {exc!r}") from None
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is shown as the answer it is, never followed to another address."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
 def post(url: str, webhook: WebhookRequest, timeout: float) -> tuple[int, str, bytes]:
     """POST the exact bytes to ``url`` and nowhere else (no proxy from the environment, no
     redirects followed); (status, reason, body), whatever the status."""
     if urlsplit(url).scheme not in ("http", "https"):
         raise ValueError(f"{url!r} is not an http(s) URL")
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
     headers = {"User-Agent": USER_AGENT, **dict(webhook.headers)}
-    outgoing = urllib.request.Request(url, data=webhook.body, headers=headers, method="POST")  # noqa: S310 - checked above
-    try:
-        with opener.open(outgoing, timeout=timeout) as answer:
-            return answer.status, answer.reason, answer.read()
-    except urllib.error.HTTPError as answer:
-        with answer:
-            return answer.code, answer.reason, answer.read()
+    # A PoolManager never reads proxy settings from the environment.
+    with urllib3.PoolManager(timeout=timeout, retries=False) as pool:
+        answer = pool.request("POST", url, body=webhook.body, headers=headers, redirect=False)
+    return answer.status, answer.reason, answer.data
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What urllib3 wraps: the refused connection, the timeout, the unknown name, the
+    certificate, or an answer that is not HTTP."""
+    while isinstance(exc, urllib3.exceptions.HTTPError):
+        inner = exc.__cause__ or next((arg for arg in exc.args if isinstance(arg, BaseException)), None)
+        if inner is None:
+            break
+        exc = inner
+    if isinstance(exc, OSError):
+        return str(exc)
+    return f"{type(exc).__name__}: {str(exc).strip()}"
 
 
 @click.command("send-test-webhook")
@@ -216,8 +217,8 @@ def send_test_webhook(provider_name, url, secrets, sample, settings, unsigned, d
     click.echo(f"POST {url}  (sample {name}, {note})", err=True)
     try:
         status, reason, body = post(url, webhook, timeout)
-    except (urllib.error.URLError, OSError) as exc:
-        raise click.ClickException(f"could not reach {url}: {getattr(exc, 'reason', exc)}") from None
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise click.ClickException(f"could not reach {url}: {failure_reason(exc)}") from None
     click.echo(f"HTTP {status} {reason}")
     click.echo(body.decode("utf-8", errors="replace"))
     if not 200 <= status < 300:
