@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -16,6 +17,7 @@ from flux_recon.services.errors import Conflict, Invalid, NotFound
 from tests.engine_helpers import new_tenant, notice, record
 
 ACTOR = "console:ada"
+JOIN_TIMEOUT = 30
 
 
 @pytest.fixture
@@ -225,3 +227,62 @@ def test_settings_update_refuses_with_the_field_named_and_writes_nothing(ctx, ch
     assert list(refused.value.fields) == [field]
     assert tenant_settings.get_rules(ctx.tenant) == tenant_settings.get_rules(ctx.other)
     assert audit_actions(ctx.tenant, ctx.tenant, "tenant") == []
+
+
+def test_settings_changed_by_someone_else_meanwhile_are_kept(ctx, monkeypatch):
+    """Another change committed after this one read the rules but before it wrote them (two
+    PATCHes of different fields at once) must survive: the rules are read in the writing
+    transaction, under its lock."""
+    names = ctx.engine.strategy_names
+    real_transaction = tenant_settings.write_transaction
+    meanwhile = []
+
+    def transaction_after_another_change():
+        if not meanwhile:
+            meanwhile.append("someone")
+            tenant_settings.update_rules(ctx.tenant, "someone", {"tolerances": {"NGN": "2.00"}}, strategy_names=names)
+        return real_transaction()
+
+    monkeypatch.setattr(tenant_settings, "write_transaction", transaction_after_another_change)
+    changed = tenant_settings.update_rules(ctx.tenant, ACTOR, {"customer_window_days": 3}, strategy_names=names)
+    assert meanwhile and (changed.customer_window_days, changed.tolerances) == (3, {"NGN": 200})
+    assert tenant_settings.get_rules(ctx.tenant) == changed
+
+
+def test_two_settings_changes_at_once_both_survive(app, ctx, monkeypatch):
+    """The second change waits for the first one's lock (FOR UPDATE on PostgreSQL, the write
+    lock on SQLite) and then reads what the first wrote, instead of writing over it."""
+    names = ctx.engine.strategy_names
+    real_audit = tenant_settings.record_audit
+    first_inside, let_first_commit = threading.Event(), threading.Event()
+    errors = []
+
+    def audit_then_hold(*args):
+        real_audit(*args)
+        if args[1] == "first":
+            first_inside.set()
+            let_first_commit.wait(JOIN_TIMEOUT)
+
+    def change(actor, fields):
+        try:
+            with app.app_context():
+                tenant_settings.update_rules(ctx.tenant, actor, fields, strategy_names=names)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            db.close()
+
+    monkeypatch.setattr(tenant_settings, "record_audit", audit_then_hold)
+    first = threading.Thread(target=change, args=("first", {"customer_window_days": 3}))
+    second = threading.Thread(target=change, args=("second", {"tolerances": {"NGN": "2.00"}}))
+    first.start()
+    assert first_inside.wait(JOIN_TIMEOUT)
+    second.start()
+    second.join(0.5)
+    assert second.is_alive(), "the second change did not wait for the first one's lock"
+    let_first_commit.set()
+    for thread in (first, second):
+        thread.join(JOIN_TIMEOUT)
+    assert not first.is_alive() and not second.is_alive() and not errors
+    rules = tenant_settings.get_rules(ctx.tenant)
+    assert (rules.customer_window_days, rules.tolerances) == (3, {"NGN": 200})

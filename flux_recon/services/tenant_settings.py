@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from flux_recon.models import Tenant
 from flux_recon.models.audit_log import record_audit
-from flux_recon.models.transactions import write_transaction
+from flux_recon.models.transactions import locked, write_transaction
 from flux_recon.reconciliation.records import tenant_settings
 from flux_recon.reconciliation.rules import ReconciliationSettings, parse_tolerances
 from flux_recon.services.errors import Invalid
@@ -22,10 +22,11 @@ def update_rules(tenant_id: str, actor: str, changes: dict, *, strategy_names: I
     ``tolerances`` as decimal strings per currency) and record the result in the audit log.
 
     ``strategy_names`` are the engine's strategies, the only ones that can be disabled.
+    Rules changed meanwhile by someone else and not named in ``changes`` are kept.
     Raises Invalid naming the field for an unknown strategy or a bad tolerance. Applies to
     payments reconciled from now on.
     """
-    current = tenant_settings(tenant_id).to_json()
+    updates: dict = {}
     if "disabled_strategies" in changes:
         known = set(strategy_names)
         unknown = sorted(set(changes["disabled_strategies"]) - known)
@@ -34,15 +35,18 @@ def update_rules(tenant_id: str, actor: str, changes: dict, *, strategy_names: I
                 f"unknown strategies: {', '.join(unknown)}",
                 {"disabled_strategies": [f"must be among: {', '.join(sorted(known))}"]},
             )
-        current["disabled_strategies"] = sorted(set(changes["disabled_strategies"]))
+        updates["disabled_strategies"] = sorted(set(changes["disabled_strategies"]))
     if "customer_window_days" in changes:
-        current["customer_window_days"] = changes["customer_window_days"]
+        updates["customer_window_days"] = changes["customer_window_days"]
     if "tolerances" in changes:
         try:
-            current["tolerances"] = parse_tolerances(changes["tolerances"])
+            updates["tolerances"] = parse_tolerances(changes["tolerances"])
         except ValueError as exc:
             raise Invalid(str(exc), {"tolerances": [str(exc)]}) from None
     with write_transaction():
+        # Read under the lock the write takes: a change to other fields committed meanwhile is kept.
+        stored = locked(Tenant.select(Tenant.settings).where(Tenant.id == tenant_id)).scalar()
+        current = {**ReconciliationSettings.from_json(stored).to_json(), **updates}
         Tenant.update(settings=current).where(Tenant.id == tenant_id).execute()
         record_audit(tenant_id, actor, "settings.changed", "tenant", tenant_id, current)
     return ReconciliationSettings.from_json(current)
