@@ -3,14 +3,11 @@
 from flask import current_app, g
 from flask.views import MethodView
 
-from flux_recon.models import Delivery, OutboundEvent, utcnow
-from flux_recon.models.transactions import write_transaction
 from flux_recon.outbound.catalog import EVENT_TYPES
 from flux_recon.outbound.outbox import event_document
-from flux_recon.services import subscriptions
+from flux_recon.services import deliveries, subscriptions
 from flux_recon.web.api import Blueprint
 from flux_recon.web.pager import PeeweePage
-from flux_recon.web.resources.owned import get_owned
 from flux_recon.web.resources.subscriptions.schemas import (
     BulkRedeliverResultSchema,
     BulkRedeliverSchema,
@@ -48,12 +45,6 @@ def secret_box():
 def allow_private() -> bool:
     """Whether the operator lets subscriptions reach private addresses (ALLOW_PRIVATE_DESTINATIONS)."""
     return current_app.config["ALLOW_PRIVATE_DESTINATIONS"]
-
-
-def get_delivery(delivery_id: int) -> Delivery:
-    """A delivery belongs to the tenant of its event."""
-    query = Delivery.select(Delivery, OutboundEvent).join(OutboundEvent)
-    return get_owned(Delivery, delivery_id, "delivery", query=query, owner=OutboundEvent.tenant)
 
 
 @blp.route("/event-types")
@@ -140,13 +131,7 @@ class SubscriptionDeliveries(MethodView):
     @blp.errors(404)
     def get(self, args, subscription_id):
         """List a subscription's deliveries, newest first: status, attempts, last answer, next attempt"""
-        subscriptions.get_subscription(g.tenant.id, subscription_id)
-        query = (
-            Delivery.select(Delivery, OutboundEvent).join(OutboundEvent).where(Delivery.subscription == subscription_id)
-        )
-        if "status" in args:
-            query = query.where(Delivery.status == args["status"])
-        return query.order_by(Delivery.id.desc())
+        return deliveries.list_deliveries(g.tenant.id, subscription_id, args.get("status"))
 
 
 @blp.route("/deliveries/<int:delivery_id>/redeliver")
@@ -155,12 +140,7 @@ class DeliveryRedeliver(MethodView):
     @blp.errors(404)
     def post(self, delivery_id):
         """Deliver again now (from a fresh retry schedule)"""
-        delivery = get_delivery(delivery_id)
-        with write_transaction():
-            Delivery.update(status="pending", attempts=0, next_attempt_at=utcnow(), lease_until=None).where(
-                Delivery.id == delivery.id
-            ).execute()
-        return get_delivery(delivery_id)
+        return deliveries.redeliver(g.tenant.id, delivery_id)
 
 
 @blp.route("/deliveries/redeliver")
@@ -170,14 +150,4 @@ class DeliveriesBulkRedeliver(MethodView):
     @blp.errors()
     def post(self, data):
         """Deliver again every failed delivery created since a time (of one subscription, or all)"""
-        events = OutboundEvent.select(OutboundEvent.id).where(OutboundEvent.tenant == g.tenant.id)
-        query = (Delivery.status == "failed") & (Delivery.created_at >= data["since"]) & Delivery.event.in_(events)
-        if "subscription_id" in data:
-            query &= Delivery.subscription == data["subscription_id"]
-        with write_transaction():
-            count = (
-                Delivery.update(status="pending", attempts=0, next_attempt_at=utcnow(), lease_until=None)
-                .where(query)
-                .execute()
-            )
-        return {"redelivered": count}
+        return {"redelivered": deliveries.redeliver_failed(g.tenant.id, data["since"], data.get("subscription_id"))}
