@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from urllib3 import HTTPHeaderDict
 
 from flux_recon.core.metrics import RECONCILIATIONS
+from flux_recon.core.states import Verdict
 from flux_recon.inbound import inbox
 from flux_recon.inbound.auth_cache import AuthCache, find_integration
 from flux_recon.models import Integration, WebhookEvent
@@ -108,7 +109,7 @@ class WebhookPipeline:
         arrival = Arrival(integration, client_ip, inbox.selected_headers(headers, provider.sensitive_headers()))
         try:
             if body_refusal is not None:
-                raise Rejection(413, "invalid_payload", body_refusal)
+                raise Rejection(413, Verdict.INVALID_PAYLOAD, body_refusal)
             arrival.body = body
             webhook = WebhookRequest(body=body, headers=headers)
             credential = self._authenticate(provider, webhook, self.auth_cache.context(integration, client_ip))
@@ -120,7 +121,7 @@ class WebhookPipeline:
         except Rejection as rejection:
             # A stranger off the allow-list is kept in the inbox only as a sample; the
             # rest of its refusals are counted, not stored.
-            if rejection.verdict == "rejected_address" and not self.keep_refusal(integration.id, client_ip):
+            if rejection.verdict == Verdict.REJECTED_ADDRESS and not self.keep_refusal(integration.id, client_ip):
                 inbox.count_unrecorded(integration, rejection.verdict)
             else:
                 self._record(arrival, rejection.verdict, rejection.status, rejection.message)
@@ -136,7 +137,9 @@ class WebhookPipeline:
         )
         try:
             if provider is None:
-                raise Rejection(422, "invalid_payload", f"provider {event.provider!r} is not loaded on this server")
+                raise Rejection(
+                    422, Verdict.INVALID_PAYLOAD, f"provider {event.provider!r} is not loaded on this server"
+                )
             result = self.process(provider, WebhookRequest(body=arrival.body, headers=arrival.headers), arrival)
         except Rejection as rejection:
             self._record(arrival, rejection.verdict, rejection.status, rejection.message)
@@ -148,9 +151,9 @@ class WebhookPipeline:
         """Parse an authenticated webhook and record what it carries; raises Rejection."""
         notices = _parse(provider, webhook)
         if isinstance(notices, Ignored):
-            self._record(arrival, "ignored", 200, notices.reason)
+            self._record(arrival, Verdict.IGNORED, 200, notices.reason)
             return {
-                "status": "ignored",
+                "status": Verdict.IGNORED,
                 "reason": notices.reason,
                 "payment_id": None,
                 "reconciliation": None,
@@ -168,11 +171,11 @@ class WebhookPipeline:
                 raise Rejection(failure.status, failure.verdict, failure.message) from None
             except MalformedBody as exc:
                 # A body-field signature needs the JSON first.
-                raise Rejection(400, "invalid_payload", str(exc)) from None
+                raise Rejection(400, Verdict.INVALID_PAYLOAD, str(exc)) from None
             except Exception:
                 # A plugin's own check failing on odd input refuses the request; never a 500.
                 log.exception("auth check %s of provider %s failed", type(check).__name__, provider.name)
-                raise Rejection(401, "rejected_signature", "the request could not be verified") from None
+                raise Rejection(401, Verdict.REJECTED_SIGNATURE, "the request could not be verified") from None
             credential = verified or credential
         return credential
 
@@ -185,7 +188,7 @@ class WebhookPipeline:
             if notice.tenant_hint is not None and notice.tenant_hint != tenant_id:
                 raise Rejection(
                     422,
-                    "invalid_payload",
+                    Verdict.INVALID_PAYLOAD,
                     f"tenantId {notice.tenant_hint!r} is not the tenant of this integration",
                     {"tenantId": ["does not match the integration's tenant"]},
                 )
@@ -203,12 +206,12 @@ class WebhookPipeline:
                     )
                     for notice in notices
                 ]
-                status = "accepted" if any(o.status == "accepted" for o in outcomes) else "duplicate"
+                status = Verdict.ACCEPTED if any(o.status == Verdict.ACCEPTED for o in outcomes) else Verdict.DUPLICATE
                 notes = "; ".join(o.note for o in outcomes if o.note) or None
                 self._record(arrival, status, 200, notes, payment_id=outcomes[0].payment.id)
                 events += [event for outcome in outcomes for event in outcome.events]
         except InvalidNotice as exc:
-            raise Rejection(422, "invalid_payload", exc.message, {exc.field: [exc.message]}) from None
+            raise Rejection(422, Verdict.INVALID_PAYLOAD, exc.message, {exc.field: [exc.message]}) from None
         for outcome in outcomes:
             RECONCILIATIONS.labels(outcome.status, outcome.reconciliation).inc()
         payments = [
@@ -251,7 +254,9 @@ def _mimetype(headers: Mapping[str, str]) -> str:
 
 def _require_json(mimetype: str) -> None:
     if mimetype not in JSON_TYPES and not (mimetype.startswith("application/") and mimetype.endswith("+json")):
-        raise Rejection(415, "invalid_payload", f"Content-Type must be application/json, got {mimetype or 'none'}")
+        raise Rejection(
+            415, Verdict.INVALID_PAYLOAD, f"Content-Type must be application/json, got {mimetype or 'none'}"
+        )
 
 
 def _parse(provider, webhook: WebhookRequest) -> list[PaymentNotice] | Ignored:
@@ -259,18 +264,18 @@ def _parse(provider, webhook: WebhookRequest) -> list[PaymentNotice] | Ignored:
         webhook.payload  # noqa: B018 - parse once here so malformed JSON is a 400, not a 422
         result = provider.parse(webhook)
     except MalformedBody as exc:
-        raise Rejection(400, "invalid_payload", str(exc)) from None
+        raise Rejection(400, Verdict.INVALID_PAYLOAD, str(exc)) from None
     except PayloadError as exc:
-        raise Rejection(422, "invalid_payload", exc.message, exc.errors or None) from None
+        raise Rejection(422, Verdict.INVALID_PAYLOAD, exc.message, exc.errors or None) from None
     except Exception:
         # An adapter bug on odd input must still not be a 500 to the provider.
         log.exception("provider %s failed to parse a payload", provider.name)
-        raise Rejection(422, "invalid_payload", "the provider adapter could not read this payload") from None
+        raise Rejection(422, Verdict.INVALID_PAYLOAD, "the provider adapter could not read this payload") from None
     if isinstance(result, Ignored):
         return result
     if not isinstance(result, (list, tuple)) or not all(isinstance(n, PaymentNotice) for n in result):
         log.error("provider %s returned %r from parse()", provider.name, type(result))
-        raise Rejection(422, "invalid_payload", "the provider adapter could not read this payload")
+        raise Rejection(422, Verdict.INVALID_PAYLOAD, "the provider adapter could not read this payload")
     if not result:
         return Ignored("no payment in this payload")
     return list(result)

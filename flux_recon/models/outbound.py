@@ -77,6 +77,6 @@ class DeliveryAttempt(BaseModel):
 # instead of one OR that sorts every due delivery): a small index of leased rows only.
 Delivery.add_index(
     Delivery.index(Delivery.lease_until, Delivery.id, name="delivery_lease_until_delivering").where(
-        Delivery.status == "delivering"
+        Delivery.status == DeliveryStatus.DELIVERING
     )
 )

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flux_recon.core.metrics import DELIVERIES, WORKER_DATABASE_ERRORS, WORKER_DATABASE_UNAVAILABLE
+from flux_recon.core.states import DeliveryStatus
 from flux_recon.models import Delivery, DeliveryAttempt, OutboundEvent, Subscription, db, utcnow
 from flux_recon.models.connections import UNAVAILABLE_ERRORS
 from flux_recon.models.transactions import is_sqlite, write_transaction
@@ -121,13 +122,13 @@ class Worker:
         """
         pending = (
             self._joined()
-            .where((Delivery.status == "pending") & (Delivery.next_attempt_at <= now))
+            .where((Delivery.status == DeliveryStatus.PENDING) & (Delivery.next_attempt_at <= now))
             .order_by(Delivery.next_attempt_at, Delivery.id)
             .limit(limit)
         )
         leased = (
             self._joined()
-            .where((Delivery.status == "delivering") & (Delivery.lease_until < now))
+            .where((Delivery.status == DeliveryStatus.DELIVERING) & (Delivery.lease_until < now))
             .order_by(Delivery.lease_until, Delivery.id)
             .limit(limit)
         )
@@ -187,7 +188,7 @@ class Worker:
             if len(rows) == limit:
                 break
         if rows:
-            Delivery.update(status="delivering", lease_until=now + self.lease).where(
+            Delivery.update(status=DeliveryStatus.DELIVERING, lease_until=now + self.lease).where(
                 Delivery.id.in_([row.id for row in rows])
             ).execute()
         return rows
@@ -300,21 +301,21 @@ class Worker:
         subscription_id = delivery.subscription_id
         if result is not None and result.ok:
             changes[Delivery.delivered_at] = now
-            return "succeeded"
+            return DeliveryStatus.SUCCEEDED
         if outcome.refused:
-            return "failed"  # the destination itself is not allowed: retrying cannot help
+            return DeliveryStatus.FAILED  # the destination itself is not allowed: retrying cannot help
         if result.status_code == 410:
             _disable(subscription_id, "the receiver answered 410 Gone", now)
-            return "failed"
+            return DeliveryStatus.FAILED
         self._note_failure(subscription_id, now)
         if result.status_code in (429, 503) and result.retry_after is not None:
             delay = min(dt.timedelta(seconds=result.retry_after), MAX_RETRY_AFTER)
         else:
             delay = next_delay(attempts, self.rng)
         if delay is None:
-            return "failed"
+            return DeliveryStatus.FAILED
         changes[Delivery.next_attempt_at] = now + delay
-        return "pending"
+        return DeliveryStatus.PENDING
 
     def _note_failure(self, subscription_id: int, now: dt.datetime) -> None:
         subscription = Subscription.get_by_id(subscription_id)
@@ -330,13 +331,16 @@ class Worker:
         """Claim one batch, deliver it with several requests in flight, record the results."""
         futures = [self._pool.submit(self.send, job) for job in self.claim()]
         states = self.record_all([future.result() for future in as_completed(futures)])
-        return {state: states.count(state) for state in ("succeeded", "pending", "failed")}
+        return {
+            state: states.count(state)
+            for state in (DeliveryStatus.SUCCEEDED, DeliveryStatus.PENDING, DeliveryStatus.FAILED)
+        }
 
     def backlog(self) -> int:
         """Deliveries due now: pending ones whose time has come and expired leases."""
         now = self.clock()
-        pending = self._joined().where((Delivery.status == "pending") & (Delivery.next_attempt_at <= now))
-        expired = self._joined().where((Delivery.status == "delivering") & (Delivery.lease_until < now))
+        pending = self._joined().where((Delivery.status == DeliveryStatus.PENDING) & (Delivery.next_attempt_at <= now))
+        expired = self._joined().where((Delivery.status == DeliveryStatus.DELIVERING) & (Delivery.lease_until < now))
         return pending.count() + expired.count()
 
     def backlog_or_unknown(self) -> int | str:

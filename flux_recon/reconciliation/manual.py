@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from flux_recon.core.domain_events import payment_event
+from flux_recon.core.states import OrderStatus, PaymentStatus, Reconciliation
 from flux_recon.models import SalesOrder
+from flux_recon.providers import NoticeKind
 from flux_recon.reconciliation.allocation import allocate, live_allocations, lock_order, lock_payment, release
 from flux_recon.reconciliation.records import settle, tenant_settings
 
@@ -20,12 +22,12 @@ def match(payment_id: int, order: SalesOrder, amount_minor: int | None, *, actor
     """Allocate ``amount_minor`` (default: all that is unallocated) of a payment to an order.
     Call inside a write transaction; the payment and the order are locked."""
     payment = lock_payment(payment_id)
-    if payment.kind != "payment" or payment.status != "succeeded":
+    if payment.kind != NoticeKind.PAYMENT or payment.status != PaymentStatus.SUCCEEDED:
         raise ManualChangeRefused(
             f"only succeeded payments can be matched; this one is a {payment.status} {payment.kind}"
         )
     order = lock_order(order.id)
-    if order.status == "cancelled":
+    if order.status == OrderStatus.CANCELLED:
         raise ManualChangeRefused(f"order {order.reference} is cancelled")
     if order.currency != payment.currency:
         raise ManualChangeRefused(f"order {order.reference} is in {order.currency}, the payment in {payment.currency}")
@@ -39,7 +41,7 @@ def match(payment_id: int, order: SalesOrder, amount_minor: int | None, *, actor
     settings = tenant_settings(payment.tenant_id)
     _, events = allocate(payment, order, amount_minor, matched_by="manual", actor=actor, settings=settings)
     payment.candidates = sorted({*(payment.candidates or []), order.id})
-    state = "matched" if unallocated_minor(payment) == 0 else "partially_matched"
+    state = Reconciliation.MATCHED if unallocated_minor(payment) == 0 else Reconciliation.PARTIALLY_MATCHED
     settle(payment, state, f"matched by hand by {actor}" + (f": {reason}" if reason else ""))
     return [payment_event("payment.matched", payment, order), *events]
 
@@ -59,6 +61,6 @@ def unmatch(payment_id: int, order_id: int | None, *, actor: str, reason: str) -
             allocation, allocation.amount_minor, reason=why, actor=actor, settings=settings, payment=payment
         )
         events += released
-    state = "partially_matched" if payment.allocated_minor else "unmatched"
+    state = Reconciliation.PARTIALLY_MATCHED if payment.allocated_minor else Reconciliation.UNMATCHED
     settle(payment, state, why)
     return [payment_event("payment.unmatched", payment), *events]

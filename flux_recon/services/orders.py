@@ -8,6 +8,7 @@ from decimal import Decimal
 import peewee
 
 from flux_recon.core.domain_events import order_event
+from flux_recon.core.states import OrderStatus
 from flux_recon.models import SalesOrder, reference_key, utcnow
 from flux_recon.models.audit_log import record_audit
 from flux_recon.models.transactions import locked, write_transaction
@@ -125,12 +126,12 @@ def cancel_order(tenant_id: str, actor: str, order_id: int, plugin_manager) -> S
     same transaction and plugins after the commit."""
     with publishing(plugin_manager) as events:
         order = get_order(tenant_id, order_id, lock=True)
-        if order.status == "cancelled":
+        if order.status == OrderStatus.CANCELLED:
             return order
         if order.amount_paid_minor:
             raise Conflict("this order has payments allocated; unmatch them before cancelling")
         previous = order.status
-        order.status = "cancelled"
+        order.status = OrderStatus.CANCELLED
         order.cancelled_at = order.updated_at = utcnow()
         order.save()
         record_audit(tenant_id, actor, "order.cancelled", "order", order.id)

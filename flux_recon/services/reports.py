@@ -6,6 +6,7 @@ import datetime as dt
 
 from peewee import fn
 
+from flux_recon.core.states import PaymentStatus
 from flux_recon.models import Payment, SalesOrder
 from flux_recon.money import format_minor
 
@@ -63,7 +64,7 @@ def _unallocated(tenant_id, start, end):
         .where(
             (Payment.tenant == tenant_id)
             & (Payment.kind == "payment")
-            & (Payment.status == "succeeded")
+            & (Payment.status == PaymentStatus.SUCCEEDED)
             & (unallocated > 0)
         )
         .group_by(Payment.currency)

@@ -14,6 +14,8 @@ from flask import Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
+from flux_recon.core.states import DeliveryStatus
+
 LATENCY = Histogram(
     "flux_recon_request_seconds",
     "Request latency",
@@ -77,8 +79,8 @@ def _backlog() -> int:
 
     now = utcnow()
     due = (
-        (Delivery.status == "pending") & (Delivery.next_attempt_at <= now),
-        (Delivery.status == "delivering") & (Delivery.lease_until < now),
+        (Delivery.status == DeliveryStatus.PENDING) & (Delivery.next_attempt_at <= now),
+        (Delivery.status == DeliveryStatus.DELIVERING) & (Delivery.lease_until < now),
     )
     database = db.obj
     # A test or CLI caller may already hold this thread's connection: leave it open then.
