@@ -256,6 +256,21 @@ def test_an_unusable_retry_after_does_not_stop_the_worker(
         assert waited == wait
 
 
+def test_a_retry_after_does_not_extend_the_attempts(outbound, client, tenant, receiver, worker, clock, post_core):
+    """A receiver answering 503 with Retry-After: 0 every time is tried MAX_ATTEMPTS times,
+    then the delivery fails, as without the header."""
+    subscription = subscribe(client, tenant, receiver.url, events=["payment.received"])
+    post_core(core_payload(tenant["tenant_id"]))
+    receiver.answer(503, {"Retry-After": "0"}, times=MAX_ATTEMPTS + 1)
+    for attempt in range(1, MAX_ATTEMPTS):
+        assert worker.run_once()["pending"] == 1, attempt
+        clock.advance(dt.timedelta(seconds=1))
+    assert worker.run_once()["failed"] == 1
+    (delivery,) = deliveries(subscription["id"])
+    assert delivery.status == "failed" and delivery.attempts == MAX_ATTEMPTS
+    assert worker.run_once() == {"succeeded": 0, "pending": 0, "failed": 0}
+
+
 def test_410_disables_the_subscription(outbound, client, tenant, receiver, worker, post_core):
     subscription = subscribe(client, tenant, receiver.url, events=["payment.received"])
     post_core(core_payload(tenant["tenant_id"], transactionRef="T1"))

@@ -308,12 +308,13 @@ class Worker:
             _disable(subscription_id, "the receiver answered 410 Gone", now)
             return DeliveryStatus.FAILED
         self._note_failure(subscription_id, now)
+        delay = next_delay(attempts, self.rng)
+        if delay is None:
+            # Also with a Retry-After: a receiver answering "Retry-After: 0" for ever must
+            # not be retried without end.
+            return DeliveryStatus.FAILED
         if result.status_code in (429, 503) and result.retry_after is not None:
             delay = min(dt.timedelta(seconds=result.retry_after), MAX_RETRY_AFTER)
-        else:
-            delay = next_delay(attempts, self.rng)
-        if delay is None:
-            return DeliveryStatus.FAILED
         changes[Delivery.next_attempt_at] = now + delay
         return DeliveryStatus.PENDING
 
