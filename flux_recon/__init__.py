@@ -14,6 +14,7 @@ from flux_recon.providers import (
     BodyFieldSignature,
     CredentialField,
     CredentialValue,
+    Fields,
     HeaderHmac,
     Ignored,
     IpAllowlist,
@@ -28,6 +29,7 @@ from flux_recon.providers import (
     WebhookRequest,
     encode_json,
     secret_of,
+    utc_time,
 )
 from flux_recon.reconciliation import Matcher
 
@@ -38,6 +40,7 @@ __all__ = [
     "BodyFieldSignature",
     "CredentialField",
     "CredentialValue",
+    "Fields",
     "HeaderHmac",
     "Ignored",
     "IpAllowlist",
@@ -60,6 +63,7 @@ __all__ = [
     "parse_decimal",
     "secret_of",
     "to_minor",
+    "utc_time",
 ]
 
 

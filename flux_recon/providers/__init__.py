@@ -1,4 +1,4 @@
-"""The adapter contract: the Provider base class, auth building blocks, PaymentNotice."""
+"""The adapter contract: the Provider base class, auth building blocks, the payload reader, PaymentNotice."""
 
 from flux_recon.providers.auth import (
     AuthCheck,
@@ -11,6 +11,7 @@ from flux_recon.providers.auth import (
 )
 from flux_recon.providers.base import CredentialField, Provider, ProviderRegistry, encode_json
 from flux_recon.providers.errors import AuthFailure, PayloadError
+from flux_recon.providers.fields import Fields
 from flux_recon.providers.notice import Ignored, NoticeKind, NoticeStatus, Payer, PaymentMethod, PaymentNotice
 from flux_recon.providers.request import MalformedBody, WebhookRequest
 from flux_recon.providers.times import utc_time
@@ -22,6 +23,7 @@ __all__ = [
     "BodyFieldSignature",
     "CredentialField",
     "CredentialValue",
+    "Fields",
     "HeaderHmac",
     "Ignored",
     "IpAllowlist",

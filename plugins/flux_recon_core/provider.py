@@ -7,16 +7,19 @@ from decimal import Decimal
 
 from flux_recon import (
     CredentialField,
+    Fields,
     HeaderHmac,
     IpAllowlist,
+    MoneyError,
     Payer,
     PayloadError,
     PaymentMethod,
     PaymentNotice,
     Provider,
+    normalize_currency,
+    parse_decimal,
+    to_minor,
 )
-from flux_recon.money import MoneyError, normalize_currency, parse_decimal, to_minor
-from flux_recon.providers import utc_time
 
 # Fluxvend is a Nigerian platform: a transactionDate without an offset is Lagos time.
 LAGOS = dt.timezone(dt.timedelta(hours=1), "WAT")
@@ -58,31 +61,6 @@ def core_keys(credentials):
     return keys
 
 
-class _Errors:
-    """Collects field errors so one 422 names every problem at once."""
-
-    def __init__(self):
-        self.errors: dict[str, list[str]] = {}
-
-    def add(self, name: str, message: str) -> None:
-        self.errors.setdefault(name, []).append(message)
-
-    def text(self, payload: dict, name: str, *, required: bool = False, max_length: int = 200) -> str | None:
-        value = payload.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                self.add(name, "is required")
-            return None
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            self.add(name, "must be a string")
-            return None
-        value = str(value).strip()
-        if len(value) > max_length:
-            self.add(name, f"must be at most {max_length} characters")
-            return None
-        return value
-
-
 class CoreProvider(Provider):
     name = "core"
     title = "Fluxvend core webhook"
@@ -106,21 +84,18 @@ class CoreProvider(Provider):
         payload = webhook.payload
         if not isinstance(payload, dict):
             raise PayloadError("the body must be a JSON object")
-        errors = _Errors()
-        tenant_id = errors.text(payload, "tenantId", required=True)
-        external_id = errors.text(payload, "transactionRef", required=True)
-        references = [r for r in (errors.text(payload, "orderRef"), errors.text(payload, "paymentRef")) if r]
-        currency = _currency(payload, errors)
-        amount = _amount(payload, currency, errors)
-        occurred_at = _timestamp(payload, errors)
-        status = _status(payload, errors)
-        method = METHODS.get(
-            (errors.text(payload, "paymentMethod") or "").lower().replace(" ", "_"), PaymentMethod.OTHER
-        )
-        payer = _payer(payload, errors)
-        destination = errors.text(payload, "destinationAccount", max_length=64)
-        if errors.errors:
-            raise PayloadError("the core webhook payload is not valid", errors.errors)
+        fields = Fields(payload)
+        tenant_id = fields.text("tenantId", required=True)
+        external_id = fields.text("transactionRef", required=True)
+        references = [r for r in (fields.text("orderRef"), fields.text("paymentRef")) if r]
+        currency = _currency(fields)
+        amount = _amount(fields, currency)
+        occurred_at = fields.time("transactionDate", assume=LAGOS)
+        status = _status(fields)
+        method = METHODS.get((fields.text("paymentMethod") or "").lower().replace(" ", "_"), PaymentMethod.OTHER)
+        payer = _payer(fields)
+        destination = fields.text("destinationAccount", max_length=64)
+        fields.check("the core webhook payload is not valid")
         return [
             PaymentNotice(
                 external_id=external_id,
@@ -157,76 +132,52 @@ class CoreProvider(Provider):
         }
 
 
-def _currency(payload, errors) -> str:
-    raw = payload.get("currency", DEFAULT_CURRENCY)
+def _currency(fields: Fields) -> str:
+    # Only an absent currency is naira: null or "" is refused like any other unknown code.
     try:
-        return normalize_currency(raw)
+        return normalize_currency(fields.data.get("currency", DEFAULT_CURRENCY))
     except MoneyError as exc:
-        errors.add("currency", str(exc))
+        fields.error("currency", str(exc))
         return DEFAULT_CURRENCY
 
 
-def _amount(payload, currency, errors) -> Decimal:
-    if payload.get("amount") is None:
-        errors.add("amount", "is required")
+def _amount(fields: Fields, currency: str) -> Decimal:
+    if fields.data.get("amount") is None:
+        fields.error("amount", "is required")
         return Decimal(0)
     try:
-        amount = parse_decimal(payload["amount"])
+        amount = parse_decimal(fields.data["amount"])
         if amount <= 0:
             raise MoneyError("amount must be greater than zero")
         to_minor(amount, currency)  # refuse more decimals than the currency has, never round
         return amount
     except MoneyError as exc:
-        errors.add("amount", str(exc))
+        fields.error("amount", str(exc))
         return Decimal(0)
 
 
-def _timestamp(payload, errors) -> dt.datetime:
-    raw = payload.get("transactionDate")
-    if raw is None:
-        errors.add("transactionDate", "is required")
-        return dt.datetime.now(dt.UTC)
-    try:
-        value = dt.datetime.fromisoformat(str(raw).strip())
-    except ValueError:
-        errors.add("transactionDate", "must be an ISO 8601 date and time, e.g. 2026-11-22T10:15:03+01:00")
-        return dt.datetime.now(dt.UTC)
-    try:
-        return utc_time(value, assume=LAGOS)
-    except ValueError as exc:
-        errors.add("transactionDate", str(exc))
-        return dt.datetime.now(dt.UTC)
-
-
-def _status(payload, errors) -> str:
-    raw = payload.get("status")
+def _status(fields: Fields) -> str:
+    raw = fields.data.get("status")
     if raw is None:
         return "succeeded"
     status = STATUSES.get(str(raw).strip().lower())
     if status is None:
-        errors.add("status", f"must be one of: {', '.join(sorted(STATUSES))}")
+        fields.error("status", f"must be one of: {', '.join(sorted(STATUSES))}")
         return "succeeded"
     return status
 
 
-def _payer(payload, errors) -> Payer:
-    customer = payload.get("customer") or {}
-    if not isinstance(customer, dict):
-        errors.add("customer", "must be an object")
-        customer = {}
-    nested = _Errors()
-    payer = Payer(
-        name=nested.text(customer, "name") or errors.text(payload, "accountName"),
-        email=(nested.text(customer, "email", max_length=320) or "").lower() or None,
-        phone=nested.text(customer, "phone", max_length=40),
-        customer_id=nested.text(customer, "id"),
-        account_number=errors.text(payload, "accountNumber", max_length=64),
-        bank=errors.text(payload, "bankName") or errors.text(payload, "bankCode"),
+def _payer(fields: Fields) -> Payer:
+    # Any empty value ("", [], 0, false) has always read as no customer, not as a wrong one.
+    customer = fields.nested("customer") if fields.data.get("customer") else Fields({}, "customer", fields.errors)
+    return Payer(
+        name=customer.text("name") or fields.text("accountName"),
+        email=(customer.text("email", max_length=320) or "").lower() or None,
+        phone=customer.text("phone", max_length=40),
+        customer_id=customer.text("id"),
+        account_number=fields.text("accountNumber", max_length=64),
+        bank=fields.text("bankName") or fields.text("bankCode"),
     )
-    for name, messages in nested.errors.items():
-        for message in messages:
-            errors.add(f"customer.{name}", message)
-    return payer
 
 
 __all__ = ["CoreProvider", "core_keys"]

@@ -9,17 +9,21 @@ from decimal import Decimal
 
 from flux_recon import (
     CredentialField,
+    Fields,
     Ignored,
     IpAllowlist,
+    MoneyError,
     NoticeKind,
     NoticeStatus,
     PayloadError,
     PaymentMethod,
     PaymentNotice,
     Provider,
+    normalize_currency,
+    parse_decimal,
+    to_minor,
+    utc_time,
 )
-from flux_recon.money import MoneyError, normalize_currency, parse_decimal, to_minor
-from flux_recon.providers import utc_time
 
 from .signature import MERCHANT_CREDENTIAL, PARTNER_CREDENTIAL, FuspaySignature, is_payout
 
@@ -42,49 +46,6 @@ MIN_EPOCH_MS = 10**11
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-class _Errors:
-    """Collects field errors so one 422 names every problem at once."""
-
-    def __init__(self):
-        self.errors: dict[str, list[str]] = {}
-
-    def add(self, path: str, message: str) -> None:
-        self.errors.setdefault(path, []).append(message)
-
-    def object(self, container: dict, key: str, path: str) -> dict:
-        value = container.get(key)
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.add(path, "must be an object")
-            return {}
-        return value
-
-    def text(self, container: dict, key: str, path: str, *, max_length: int = 200) -> str | None:
-        value = container.get(key)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            self.add(path, "must be a string")
-            return None
-        value = str(value).strip()
-        if len(value) > max_length:
-            self.add(path, f"must be at most {max_length} characters")
-            return None
-        return value
-
-    def choice(self, container: dict, key: str, path: str, allowed: tuple[str, ...]) -> str | None:
-        value = container.get(key)
-        if value is None or value == "":
-            return None
-        if isinstance(value, str):
-            for option in allowed:
-                if value.strip().lower() == option.lower():
-                    return option
-        self.add(path, f"must be one of: {', '.join(allowed)}")
-        return None
-
-
 @dataclass(frozen=True)
 class _Wire:
     """The fields of either wire form, with the paths to name in an error."""
@@ -99,8 +60,8 @@ class _Wire:
     amount_path: str
     destination: str | None
     method: PaymentMethod
-    # Objects to search, in order, for currency and time: (object, path prefix).
-    places: tuple[tuple[dict, str], ...]
+    # Objects to search, in order, for currency and time.
+    places: tuple[Fields, ...]
 
 
 class FuspayProvider(Provider):
@@ -134,16 +95,16 @@ class FuspayProvider(Provider):
             raise PayloadError("the body must be a JSON object")
         if is_payout(payload):
             return Ignored("payout notification: money leaving the merchant, not a collection")
-        errors = _Errors()
-        wire = _read_wire(payload, errors)
-        meaning = _meaning(wire, errors) if wire else None
-        if errors.errors or meaning is None:
-            raise PayloadError(INVALID, errors.errors)
+        fields = Fields(payload)
+        wire = _read_wire(fields)
+        meaning = _meaning(wire, fields) if wire else None
+        if fields.errors or meaning is None:
+            raise PayloadError(INVALID, fields.errors)
         if isinstance(meaning, Ignored):
             return meaning
-        notice = _notice(wire, meaning, payload, errors)
-        if errors.errors or notice is None:
-            raise PayloadError(INVALID, errors.errors)
+        notice = _notice(wire, meaning, fields)
+        if fields.errors or notice is None:
+            raise PayloadError(INVALID, fields.errors)
         return notice if isinstance(notice, Ignored) else [notice]
 
     @classmethod
@@ -151,93 +112,107 @@ class FuspayProvider(Provider):
         return copy.deepcopy(SAMPLE_PAYLOADS)
 
 
-def _read_wire(payload: dict, errors: _Errors) -> _Wire | None:
-    if "data" in payload:
-        return _nested(payload, errors)
-    if "partner_order_id" in payload or "amount_to_collect" in payload:
-        return _flat(payload, errors)
-    errors.add("data", "is required: a notification has data.payment and data.order_details")
+def _read_wire(fields: Fields) -> _Wire | None:
+    if "data" in fields.data:
+        return _nested(fields)
+    if "partner_order_id" in fields.data or "amount_to_collect" in fields.data:
+        return _flat(fields)
+    fields.error("data", "is required: a notification has data.payment and data.order_details")
     return None
 
 
-def _nested(payload: dict, errors: _Errors) -> _Wire | None:
+def _nested(fields: Fields) -> _Wire | None:
     """The payment notification posted to partner_callback_url: ``{status, message, data{...}, signature}``."""
-    if not isinstance(payload["data"], dict):
-        errors.add("data", "must be an object")
+    if not isinstance(fields.data["data"], dict):
+        fields.error("data", "must be an object")
         return None
-    data = payload["data"]
-    if "order_details" in data and "Order_details" in data:
-        errors.add("data.Order_details", "give order_details or Order_details, not both")
-    key = "order_details" if "order_details" in data or "Order_details" not in data else "Order_details"
-    order = errors.object(data, key, f"data.{key}")
-    payment = errors.object(data, "payment", "data.payment")
-    account = errors.object(payment, "virtual_account", ACCOUNT)
+    data = fields.nested("data")
+    if "order_details" in data.data and "Order_details" in data.data:
+        data.error("Order_details", "give order_details or Order_details, not both")
+    key = "order_details" if "order_details" in data.data or "Order_details" not in data.data else "Order_details"
+    order = data.nested(key)
+    payment = data.nested("payment")
+    account = payment.nested("virtual_account")
     return _Wire(
-        payment_status=errors.choice(payment, "status", "data.payment.status", PAYMENT_STATUSES),
-        order_status=errors.choice(order, "status", f"data.{key}.status", ORDER_STATUSES),
+        payment_status=_choice(payment, "status", PAYMENT_STATUSES),
+        order_status=_choice(order, "status", ORDER_STATUSES),
         status_path="data.payment.status",
-        partner_order_id=errors.text(order, "partner_order_id", f"data.{key}.partner_order_id"),
-        intrapay_reference=errors.text(order, "intrapay_order_reference", f"data.{key}.intrapay_order_reference"),
-        id_paths=(f"data.{key}.intrapay_order_reference", f"data.{key}.partner_order_id"),
-        amount=account.get("amount"),
-        amount_path=f"{ACCOUNT}.amount",
-        destination=errors.text(account, "account_number", f"{ACCOUNT}.account_number", max_length=64),
+        partner_order_id=order.text("partner_order_id"),
+        intrapay_reference=order.text("intrapay_order_reference"),
+        id_paths=(order.where("intrapay_order_reference"), order.where("partner_order_id")),
+        amount=account.data.get("amount"),
+        amount_path=account.where("amount"),
+        destination=account.text("account_number", max_length=64),
         method=PaymentMethod.BANK_TRANSFER,
-        places=((order, f"data.{key}."), (payment, "data.payment."), (data, "data."), (payload, "")),
+        places=(order, payment, data, fields),
     )
 
 
-def _flat(payload: dict, errors: _Errors) -> _Wire:
+def _flat(fields: Fields) -> _Wire:
     """The collection-order fields Fuspay signs for partners, with the order's ``status``."""
-    status = errors.choice(payload, "status", "status", FLAT_STATUSES)
-    amount, amount_path = _flat_amount(payload, status, errors)
-    account = "assigned_virtual_account_number"
-    destination = errors.text(payload, account, account, max_length=64)
+    status = _choice(fields, "status", FLAT_STATUSES)
+    amount, amount_path = _flat_amount(fields, status)
+    destination = fields.text("assigned_virtual_account_number", max_length=64)
     return _Wire(
         payment_status=status if status in PAYMENT_STATUSES else None,
         order_status=status if status not in PAYMENT_STATUSES else None,
         status_path="status",
-        partner_order_id=errors.text(payload, "partner_order_id", "partner_order_id"),
-        intrapay_reference=errors.text(payload, "intrapay_order_reference", "intrapay_order_reference"),
+        partner_order_id=fields.text("partner_order_id"),
+        intrapay_reference=fields.text("intrapay_order_reference"),
         id_paths=("intrapay_order_reference", "partner_order_id"),
         amount=amount,
         amount_path=amount_path,
         destination=destination,
         method=PaymentMethod.BANK_TRANSFER if destination else PaymentMethod.OTHER,
-        places=((payload, ""),),
+        places=(fields,),
     )
 
 
-def _flat_amount(payload: dict, status: str | None, errors: _Errors) -> tuple[object, str]:
+def _flat_amount(fields: Fields, status: str | None) -> tuple[object, str]:
     """The amount actually paid: ``amount_paid`` or ``amount`` when given, else ``amount_to_collect``."""
     for name in ("amount_paid", "amount"):
-        if payload.get(name) is not None:
-            return payload[name], name
+        if fields.data.get(name) is not None:
+            return fields.data[name], name
     if status == "Mismatched":
         # amount_to_collect is what the order asked for, which a Mismatched payment is not.
-        errors.add("amount_paid", "is required when status is Mismatched: the amount actually paid")
-    return payload.get("amount_to_collect"), "amount_to_collect"
+        fields.error("amount_paid", "is required when status is Mismatched: the amount actually paid")
+    return fields.data.get("amount_to_collect"), "amount_to_collect"
 
 
-def _meaning(wire: _Wire, errors: _Errors) -> str | Ignored | None:
+def _choice(fields: Fields, name: str, allowed: tuple[str, ...]) -> str | None:
+    """Fuspay's own spelling of a status matched case-insensitively; absent or "" is None."""
+    value = fields.data.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        for option in allowed:
+            if value.strip().lower() == option.lower():
+                return option
+    fields.error(name, f"must be one of: {', '.join(allowed)}")
+    return None
+
+
+def _meaning(wire: _Wire, fields: Fields) -> str | Ignored | None:
     """What happened to the money: "Paid", "Pending" or "Refund"; Ignored when nothing was paid."""
     if wire.payment_status is None and wire.order_status is None:
-        if wire.status_path not in errors.errors:
-            errors.add(wire.status_path, "is required: the payment status (Pending, Paid, Refund) or the order status")
+        if wire.status_path not in fields.errors:
+            fields.error(
+                wire.status_path, "is required: the payment status (Pending, Paid, Refund) or the order status"
+            )
         return None
     if wire.order_status in UNPAID_ORDER_STATUSES and wire.payment_status in (None, "Pending"):
         return Ignored(f"order {wire.order_status} with no confirmed payment: nothing was paid")
     return wire.payment_status or PAYMENT_STATUS_OF_ORDER[wire.order_status]
 
 
-def _notice(wire: _Wire, meaning: str, payload: dict, errors: _Errors) -> PaymentNotice | Ignored | None:
-    currency = _currency(wire, errors)
-    amount = _amount(wire, currency, meaning, errors)
-    if meaning == "Pending" and amount == 0 and not errors.errors:
+def _notice(wire: _Wire, meaning: str, fields: Fields) -> PaymentNotice | Ignored | None:
+    currency = _currency(wire)
+    amount = _amount(wire, currency, meaning, fields)
+    if meaning == "Pending" and amount == 0 and not fields.errors:
         return Ignored("payment Pending: nothing has been paid into the virtual account yet")
-    ids = _ids(wire, meaning, errors)
-    occurred_at = _occurred_at(wire, errors)
-    if errors.errors or ids is None or amount is None:
+    ids = _ids(wire, meaning, fields)
+    occurred_at = _occurred_at(wire)
+    if fields.errors or ids is None or amount is None or occurred_at is None:
         return None
     external_id, parent_external_id = ids
     return PaymentNotice(
@@ -251,11 +226,11 @@ def _notice(wire: _Wire, meaning: str, payload: dict, errors: _Errors) -> Paymen
         references=tuple(dict.fromkeys(r for r in (wire.partner_order_id, wire.intrapay_reference) if r)),
         destination_account=wire.destination,
         parent_external_id=parent_external_id,
-        raw=payload,
+        raw=fields.data,
     )
 
 
-def _ids(wire: _Wire, meaning: str, errors: _Errors) -> tuple[str, str | None] | None:
+def _ids(wire: _Wire, meaning: str, fields: Fields) -> tuple[str, str | None] | None:
     """(external_id, parent_external_id).
 
     intrapay_order_reference names the collection order at Fuspay, so its Pending and Paid
@@ -270,28 +245,28 @@ def _ids(wire: _Wire, meaning: str, errors: _Errors) -> tuple[str, str | None] |
     if order_id:
         return (f"{order_id}:Refund", f"{order_id}:Paid") if meaning == "Refund" else (f"{order_id}:{meaning}", None)
     for path in wire.id_paths:
-        if path not in errors.errors:
-            errors.add(path, "is required: intrapay_order_reference, or at least partner_order_id")
+        if path not in fields.errors:
+            fields.error(path, "is required: intrapay_order_reference, or at least partner_order_id")
     return None
 
 
-def _currency(wire: _Wire, errors: _Errors) -> str:
-    for place, prefix in wire.places:
-        if place.get("currency") is not None:
+def _currency(wire: _Wire) -> str:
+    for place in wire.places:
+        if place.data.get("currency") is not None:
             try:
-                return normalize_currency(place["currency"])
+                return normalize_currency(place.data["currency"])
             except MoneyError as exc:
-                errors.add(f"{prefix}currency", str(exc))
+                place.error("currency", str(exc))
                 return DEFAULT_CURRENCY
     return DEFAULT_CURRENCY
 
 
-def _amount(wire: _Wire, currency: str, meaning: str, errors: _Errors) -> Decimal | None:
+def _amount(wire: _Wire, currency: str, meaning: str, fields: Fields) -> Decimal | None:
     """The amount paid; a Pending notification without one has nothing paid yet (zero)."""
     if wire.amount is None or wire.amount == "":
         if meaning == "Pending":
             return Decimal(0)
-        errors.add(wire.amount_path, "is required")
+        fields.error(wire.amount_path, "is required")
         return None
     try:
         amount = parse_decimal(wire.amount)
@@ -300,52 +275,44 @@ def _amount(wire: _Wire, currency: str, meaning: str, errors: _Errors) -> Decima
         to_minor(amount, currency)  # refuse more decimals than the currency has, never round
         return amount
     except MoneyError as exc:
-        errors.add(wire.amount_path, str(exc))
+        fields.error(wire.amount_path, str(exc))
         return None
 
 
-def _occurred_at(wire: _Wire, errors: _Errors) -> dt.datetime:
-    """``timestamp`` (epoch milliseconds, GMT) or ``updated_at`` (ISO 8601), first found.
+def _occurred_at(wire: _Wire) -> dt.datetime | None:
+    """``timestamp`` (epoch milliseconds, GMT) or ``updated_at`` (ISO 8601), first found;
+    None when the one found is not a time (its error is recorded).
 
     Fuspay's documented notification carries no time at all: it then happened when it
     arrived. Reading the clock is this adapter's only impure step.
     """
-    for name, read in (("timestamp", _epoch_ms), ("updated_at", _iso_time)):
-        for place, prefix in wire.places:
-            if place.get(name) is not None:
-                return read(place[name], f"{prefix}{name}", errors)
+    for place in wire.places:
+        if place.data.get("timestamp") is not None:
+            return _epoch_ms(place, "timestamp")
+    for place in wire.places:
+        if place.data.get("updated_at") is not None:
+            # Without an offset, GMT: Fuspay documents its times so.
+            return place.time("updated_at", example="2026-11-22T09:15:03.568Z")
     return dt.datetime.now(dt.UTC)
 
 
-def _epoch_ms(value: object, path: str, errors: _Errors) -> dt.datetime:
+def _epoch_ms(fields: Fields, name: str) -> dt.datetime | None:
+    value = fields.data[name]
     text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
     if not (text.isascii() and text.isdigit() and len(text) <= 16):
-        errors.add(path, "must be whole epoch milliseconds, e.g. 1795338903000")
-        return dt.datetime.now(dt.UTC)
+        fields.error(name, "must be whole epoch milliseconds, e.g. 1795338903000")
+        return None
     milliseconds = int(text)
     if milliseconds < MIN_EPOCH_MS:
-        errors.add(path, "must be epoch milliseconds, not seconds")
-        return dt.datetime.now(dt.UTC)
+        fields.error(name, "must be epoch milliseconds, not seconds")
+        return None
     try:
         return utc_time(EPOCH + dt.timedelta(milliseconds=milliseconds))
     except OverflowError:
-        errors.add(path, "is too far in the future")
+        fields.error(name, "is too far in the future")
     except ValueError as exc:
-        errors.add(path, str(exc))
-    return dt.datetime.now(dt.UTC)
-
-
-def _iso_time(value: object, path: str, errors: _Errors) -> dt.datetime:
-    try:
-        moment = dt.datetime.fromisoformat(str(value).strip())
-    except ValueError:
-        errors.add(path, "must be an ISO 8601 date and time, e.g. 2026-11-22T09:15:03.568Z")
-        return dt.datetime.now(dt.UTC)
-    try:
-        return utc_time(moment)  # without an offset, GMT: Fuspay documents its times so
-    except ValueError as exc:
-        errors.add(path, str(exc))
-        return dt.datetime.now(dt.UTC)
+        fields.error(name, str(exc))
+    return None
 
 
 def _notification(payment_status, order_status, amount, account_number, order_key="order_details", **order):

@@ -19,7 +19,7 @@ from flux_recon import (
     secret_of,
 )
 
-from .fields import Fields
+from .fields import MonnifyFields
 from .samples import sample_payloads
 
 # Monnify's published webhook source address.
@@ -103,7 +103,7 @@ class MonnifyProvider(Provider):
             # An event Monnify adds later is acknowledged rather than retried forever; the
             # inbox keeps its body and this reason.
             return Ignored(f"{event_type}: not an event this integration handles")
-        root = Fields(payload)
+        root = MonnifyFields(payload)
         data = root.nested("eventData")
         if not data.data and "eventData" not in root.errors:
             root.error("eventData", "is required")
@@ -121,14 +121,14 @@ def _event_type(payload: dict) -> str:
     return value.strip().upper()
 
 
-def _successful_transaction(data: Fields, payload: dict) -> list[PaymentNotice] | Ignored:
+def _successful_transaction(data: MonnifyFields, payload: dict) -> list[PaymentNotice] | Ignored:
     """Money received: a card, transfer, USSD, cash or phone-number payment."""
     external_id = data.text("transactionReference", required=True)
-    currency = data.currency()
+    currency = data.currency_or_naira()
     amount = data.amount("amountPaid", currency)
     settlement = data.amount("settlementAmount", currency, required=False, positive=False)
     status = _payment_status(data)
-    occurred_at = data.time("paidOn")
+    occurred_at = data.monnify_time("paidOn")
     return _payment_notice(
         data,
         payload,
@@ -143,7 +143,7 @@ def _successful_transaction(data: Fields, payload: dict) -> list[PaymentNotice] 
     )
 
 
-def _successful_refund(data: Fields, payload: dict) -> list[PaymentNotice] | Ignored:
+def _successful_refund(data: MonnifyFields, payload: dict) -> list[PaymentNotice] | Ignored:
     """Money sent back to the customer from a payment (``transactionReference``)."""
     refund_status = data.text("refundStatus")
     if refund_status is not None and refund_status.upper() != "COMPLETED":
@@ -152,10 +152,10 @@ def _successful_refund(data: Fields, payload: dict) -> list[PaymentNotice] | Ign
         return Ignored(f"{REFUND_EVENT} with refundStatus {refund_status}: only a COMPLETED refund is applied")
     external_id = data.text("refundReference", required=True)
     parent_id = data.text("transactionReference", required=True)
-    currency = data.currency()
+    currency = data.currency_or_naira()
     amount = data.amount("refundAmount", currency)
     # completedOn is when the money went back; createdOn only when it was asked for.
-    occurred_at = data.time("completedOn" if data.present("completedOn") else "createdOn")
+    occurred_at = data.monnify_time("completedOn" if data.present("completedOn") else "createdOn")
     data.check(f"the Monnify {REFUND_EVENT} event is not valid")
     return [
         PaymentNotice(
@@ -170,10 +170,10 @@ def _successful_refund(data: Fields, payload: dict) -> list[PaymentNotice] | Ign
     ]
 
 
-def _rejected_payment(data: Fields, payload: dict) -> list[PaymentNotice] | Ignored:
+def _rejected_payment(data: MonnifyFields, payload: dict) -> list[PaymentNotice] | Ignored:
     """A transfer Monnify refused (e.g. an underpayment) and sent back: recorded as failed."""
     external_id = data.text("transactionReference", required=True)
-    currency = data.currency()
+    currency = data.currency_or_naira()
     source = data.first_of_list_or_object("paymentSourceInformation")
     rejection = data.nested("paymentRejectionInformation")
     # What the customer actually sent (and got back); eventData.amount is what was expected.
@@ -181,7 +181,7 @@ def _rejected_payment(data: Fields, payload: dict) -> list[PaymentNotice] | Igno
         amount = source.amount("amountPaid", currency)
     else:
         amount = data.amount("amountPaid" if data.present("amountPaid") else "amount", currency)
-    occurred_at = data.time(_first_present(data, ("created_on", "createdOn", "paidOn"), default="created_on"))
+    occurred_at = data.monnify_time(_first_present(data, ("created_on", "createdOn", "paidOn"), default="created_on"))
     return _payment_notice(
         data,
         payload,
@@ -196,7 +196,7 @@ def _rejected_payment(data: Fields, payload: dict) -> list[PaymentNotice] | Igno
 
 
 def _payment_notice(
-    data: Fields, payload: dict, event: str, *, rejection: Fields | None = None, **notice
+    data: MonnifyFields, payload: dict, event: str, *, rejection: MonnifyFields | None = None, **notice
 ) -> list[PaymentNotice]:
     """A payment's notice: reads what every payment event carries (references, destination
     account, payer, method) after the caller's own fields, raises the event's field errors
@@ -228,11 +228,11 @@ MAPPERS = {
 }
 
 
-def _first_present(data: Fields, names: tuple[str, ...], *, default: str) -> str:
+def _first_present(data: MonnifyFields, names: tuple[str, ...], *, default: str) -> str:
     return next((name for name in names if data.present(name)), default)
 
 
-def _payment_status(data: Fields) -> NoticeStatus | None:
+def _payment_status(data: MonnifyFields) -> NoticeStatus | None:
     raw = data.text("paymentStatus")
     if raw is None:
         return NoticeStatus.SUCCEEDED  # the event type itself says the money arrived
@@ -242,7 +242,7 @@ def _payment_status(data: Fields) -> NoticeStatus | None:
     return status
 
 
-def _references(data: Fields) -> tuple[str, ...]:
+def _references(data: MonnifyFields) -> tuple[str, ...]:
     """paymentReference and product.reference, best first.
 
     For a reserved account the payment reference is Monnify's own transaction reference
@@ -258,7 +258,7 @@ def _references(data: Fields) -> tuple[str, ...]:
     return tuple(dict.fromkeys(r for r in ordered if r))
 
 
-def _method(data: Fields) -> PaymentMethod:
+def _method(data: MonnifyFields) -> PaymentMethod:
     raw = data.text("paymentMethod", max_length=64)
     if raw is None:
         # A rejected payment names no method, but its payer is a bank account.
@@ -267,7 +267,7 @@ def _method(data: Fields) -> PaymentMethod:
     return METHODS.get(raw.upper(), PaymentMethod.OTHER)
 
 
-def _payer(data: Fields) -> Payer:
+def _payer(data: MonnifyFields) -> Payer:
     customer = data.nested("customer")
     source = data.first_of_list_or_object("paymentSourceInformation")
     email = customer.text("email", max_length=320)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flux_recon import Ignored, NoticeKind, NoticeStatus, PayloadError, PaymentNotice
 from flux_recon.money import to_minor
 
-from .fields import FieldErrors, method_of
+from .fields import OpayFields, method_of
 
 TRANSACTION_STATUS = "transaction-status"
 
@@ -43,16 +43,16 @@ def parse(body: dict) -> list[PaymentNotice] | Ignored:
 
 
 def _notices(fields: dict, body: dict) -> list[PaymentNotice] | Ignored:
-    errors = FieldErrors("payload.")
-    transaction_id = errors.text(fields, "transactionId", required=True, max_length=MAX_TRANSACTION_ID)
-    reference = errors.text(fields, "reference", required=True)
-    currency = errors.currency(fields, "currency")
-    amount = errors.minor_amount(fields, "amount", currency)
-    fee = _fee(fields, currency, errors)
-    status = errors.choice(fields, "status", STATUSES)
-    refunded = errors.flag(fields, "refunded")
-    occurred_at = errors.instant(fields, "timestamp")
-    errors.raise_if_any("the Opay checkout callback is not valid")
+    reader = OpayFields(fields, "payload")
+    transaction_id = reader.text("transactionId", required=True, max_length=MAX_TRANSACTION_ID)
+    reference = reader.text("reference", required=True)
+    currency = reader.currency()
+    amount = reader.minor_amount("amount", currency)
+    fee = _fee(reader, currency)
+    status = reader.choice("status", STATUSES)
+    refunded = reader.flag("refunded")
+    occurred_at = reader.instant("timestamp")
+    reader.check("the Opay checkout callback is not valid")
 
     common = {
         "amount": amount,
@@ -78,9 +78,9 @@ def _notices(fields: dict, body: dict) -> list[PaymentNotice] | Ignored:
     ]
 
 
-def _fee(fields: dict, currency: str | None, errors: FieldErrors):
-    fee = errors.minor_amount(fields, "fee", currency, required=False, positive=False)
-    fee_currency = fields.get("feeCurrency")
+def _fee(reader: OpayFields, currency: str | None):
+    fee = reader.minor_amount("fee", currency, required=False, positive=False)
+    fee_currency = reader.data.get("feeCurrency")
     # A payment's fee is stored in the payment's currency; one charged in another is left
     # in the raw payload rather than converted.
     if fee_currency not in (None, "") and str(fee_currency).strip().upper() != currency:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flux_recon import NoticeKind, NoticeStatus, Payer, PayloadError, PaymentNotice
 
-from .fields import FieldErrors, method_of
+from .fields import OpayFields, method_of
 
 # Opay's POS terminals and static virtual accounts are Nigerian products: naira unless
 # the notification says otherwise.
@@ -40,22 +40,22 @@ def parse(body: dict) -> list[PaymentNotice]:
     data = body.get("data")
     if not isinstance(data, dict):
         raise PayloadError("not an Opay POS/transfer notification", {"data": ["must be an object"]})
-    errors = FieldErrors("data.")
-    order_no = errors.text(data, "orderNo", required=True, max_length=MAX_ORDER_NO)
-    out_order_no = errors.text(data, "outOrderNo")
-    currency = errors.currency(data, "currency", default=DEFAULT_CURRENCY)
-    amount = errors.major_amount(data, "amount", currency)
-    fee = errors.major_amount(data, "fee", currency, required=False, positive=False)
-    settlement = errors.major_amount(data, "settlementAmount", currency, required=False, positive=False)
-    kind_and_status = errors.choice(data, "status", STATUSES)
-    occurred_at = _occurred_at(data, errors)
+    fields = OpayFields(data, "data")
+    order_no = fields.text("orderNo", required=True, max_length=MAX_ORDER_NO)
+    out_order_no = fields.text("outOrderNo")
+    currency = fields.currency(default=DEFAULT_CURRENCY)
+    amount = fields.amount("amount", currency)
+    fee = fields.amount("fee", currency, required=False, positive=False)
+    settlement = fields.amount("settlementAmount", currency, required=False, positive=False)
+    kind_and_status = fields.choice("status", STATUSES)
+    occurred_at = _occurred_at(fields)
     payer = Payer(
-        name=errors.text(data, "senderName"),
-        account_number=errors.text(data, "senderAccount", max_length=64),
-        bank=errors.text(data, "senderBank"),
+        name=fields.text("senderName"),
+        account_number=fields.text("senderAccount", max_length=64),
+        bank=fields.text("senderBank"),
     )
-    destination = errors.text(data, "receiptAccount", max_length=64)
-    errors.raise_if_any("the Opay POS/transfer notification is not valid")
+    destination = fields.text("receiptAccount", max_length=64)
+    fields.check("the Opay POS/transfer notification is not valid")
 
     kind, status = kind_and_status
     return [
@@ -78,11 +78,11 @@ def parse(body: dict) -> list[PaymentNotice]:
     ]
 
 
-def _occurred_at(data: dict, errors: FieldErrors):
+def _occurred_at(fields: OpayFields):
     # When the money moved; a notification sent before completion has only transactionTime.
-    known_errors = len(errors.errors)
-    completed = errors.epoch_millis(data, "completedTime")
-    started = errors.epoch_millis(data, "transactionTime")
-    if completed is None and started is None and len(errors.errors) == known_errors:
-        errors.add("completedTime", "is required (or transactionTime): epoch milliseconds")
+    known_errors = len(fields.errors)
+    completed = fields.epoch_millis("completedTime")
+    started = fields.epoch_millis("transactionTime")
+    if completed is None and started is None and len(fields.errors) == known_errors:
+        fields.error("completedTime", "is required (or transactionTime): epoch milliseconds")
     return completed or started

@@ -1,12 +1,11 @@
-"""Reading Paystack's `data` object defensively: every problem collected, then one PayloadError."""
+"""Paystack's own field formats on top of the plugin API's reader: kobo amounts, its currencies, fallback times."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
-from flux_recon import MoneyError, PayloadError, from_minor, normalize_currency
-from flux_recon.providers import utc_time
+from flux_recon import Fields, MoneyError, from_minor, normalize_currency, utc_time
 
 # Paystack settles in these currencies, each with a hundredth subunit (kobo, pesewas, cents);
 # its amounts are integers of that subunit.
@@ -15,44 +14,11 @@ CURRENCIES = ("NGN", "GHS", "ZAR", "KES", "USD")
 MAX_SUBUNITS = 10**15
 
 
-class Fields:
+class PaystackFields(Fields):
     """One JSON object of a Paystack event, read field by field; ``errors`` names each bad one."""
 
-    def __init__(self, data: object, path: str, errors: dict[str, list[str]] | None = None):
-        self.errors = {} if errors is None else errors
-        self.path = path
-        if data is not None and not isinstance(data, dict):
-            self.error("", "must be an object")
-        self.data = data if isinstance(data, dict) else {}
-
-    def error(self, name: str, message: str) -> None:
-        self.errors.setdefault(f"{self.path}{name}".rstrip("."), []).append(message)
-
-    def quietly(self) -> Fields:
-        """The same object, for fields whose problems should not refuse the event."""
-        return Fields(self.data, self.path, {})
-
-    def nested(self, name: str) -> Fields:
-        """A nested object, or an empty one when it is absent (Paystack sends {} or null)."""
-        value = self.data.get(name)
-        return Fields(value if isinstance(value, dict) else None, f"{self.path}{name}.", {})
-
-    def text(self, name: str, *, required: bool = False, max_length: int = 200) -> str | None:
-        value = self.data.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                self.error(name, "is required")
-            return None
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            self.error(name, "must be a string")
-            return None
-        text = str(value).strip()
-        if len(text) > max_length:
-            self.error(name, f"must be at most {max_length} characters")
-            return None
-        return text
-
-    def currency(self) -> str | None:
+    def settlement_currency(self) -> str | None:
+        """``currency``: one Paystack settles in; it has no default."""
         try:
             code = normalize_currency(self.data.get("currency"))
         except MoneyError as exc:
@@ -78,7 +44,7 @@ class Fields:
             return None
         return from_minor(text, currency) if currency else None
 
-    def time(self, *names: str) -> dt.datetime | None:
+    def first_time(self, *names: str) -> dt.datetime | None:
         """The first of ``names`` present, an ISO 8601 time (Paystack writes UTC, "...Z"); None if none is."""
         for name in names:
             value = self.data.get(name)
@@ -95,7 +61,3 @@ class Fields:
                 self.error(name, f"{exc}; got {value!r:.60}")
                 return None
         return None
-
-    def check(self, message: str) -> None:
-        if self.errors:
-            raise PayloadError(message, self.errors)

@@ -19,7 +19,7 @@ from flux_recon import (
     to_minor,
 )
 
-from .fields import Fields
+from .fields import PaystackFields
 from .samples import sample_payloads
 
 SECRET_KEY = "secret_key"  # noqa: S105 - the credential field's name, not a secret
@@ -104,15 +104,15 @@ class PaystackProvider(Provider):
 
 def _charge(payload: dict) -> list[PaymentNotice] | Ignored:
     """Money received. ``data.reference`` is the key: it is what a later refund names."""
-    data = Fields(payload.get("data"), "data.")
+    data = PaystackFields(payload).nested("data")
     status = data.text("status")
     if status is not None and status.lower() != "success":
         return Ignored(f"charge.success with status {status[:40]!r}: no money arrived")
     reference = data.text("reference", required=True, max_length=MAX_REFERENCE)
-    currency = data.currency()
+    currency = data.settlement_currency()
     amount = data.subunits("amount", currency)
     fee = data.quietly().subunits("fees", currency, required=False)  # a fee we cannot read blocks nothing
-    occurred_at = data.time("paid_at", "paidAt")
+    occurred_at = data.first_time("paid_at", "paidAt")
     if occurred_at is None and not data.errors:
         data.error("paid_at", "is required")
     data.check("the Paystack charge.success event is not valid")
@@ -135,17 +135,17 @@ def _charge(payload: dict) -> list[PaymentNotice] | Ignored:
 
 def _refund(payload: dict) -> list[PaymentNotice] | Ignored:
     """Money sent back from a payment, which Paystack names by its reference."""
-    data = Fields(payload.get("data"), "data.")
+    data = PaystackFields(payload).nested("data")
     status = data.text("status")
     if status is not None and status.lower() != "processed":
         return Ignored(f"refund.processed with status {status[:40]!r}: nothing was taken back yet")
     parent = data.text("transaction_reference", required=True, max_length=MAX_REFERENCE)
     refund_id = data.text("refund_reference", max_length=MAX_REFUND_ID) or data.text("id", max_length=MAX_REFUND_ID)
-    currency = data.currency()
+    currency = data.settlement_currency()
     amount = data.subunits("amount", currency)
     # The refund event carries no time of its own in Paystack's examples: then it
     # happened when it arrived, the one clock read a parse may make.
-    occurred_at = data.time("refunded_at", "updated_at", "updatedAt", "created_at", "createdAt")
+    occurred_at = data.first_time("refunded_at", "updated_at", "updatedAt", "created_at", "createdAt")
     data.check("the Paystack refund.processed event is not valid")
     # Without a refund id, the amount tells two partial refunds apart; a retried event stays a duplicate.
     suffix = refund_id or str(to_minor(amount, currency))
@@ -164,7 +164,7 @@ def _refund(payload: dict) -> list[PaymentNotice] | Ignored:
     ]
 
 
-def _payer(data: Fields, authorization: Fields) -> Payer:
+def _payer(data: PaystackFields, authorization: PaystackFields) -> Payer:
     customer = data.nested("customer")
     full_name = " ".join(n for n in (customer.text("first_name"), customer.text("last_name")) if n)
     email = customer.text("email", max_length=320)
