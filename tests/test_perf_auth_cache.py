@@ -1,4 +1,4 @@
-"""The per-process cache of allow-lists and decrypted credentials (webhooks/context.py)
+"""The per-process cache of allow-lists and decrypted credentials (inbound/auth_cache.py)
 never serves a stale copy: a change made anywhere takes effect on the next request in
 every worker. Two WebhookHandlers stand for two gunicorn workers, each with its own cache."""
 
