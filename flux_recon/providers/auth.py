@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from flux_recon.core.states import Verdict
 from flux_recon.providers.errors import AuthFailure
 from flux_recon.providers.request import WebhookRequest
 
@@ -90,7 +91,9 @@ class IpAllowlist(AuthCheck):
         client = normalize_ip(context.client_ip)
         if not any(client in network for network in context.allowlist):
             raise AuthFailure(
-                f"address {client} is not on this integration's allow-list", status=403, verdict="rejected_address"
+                f"address {client} is not on this integration's allow-list",
+                status=403,
+                verdict=Verdict.REJECTED_ADDRESS,
             )
         return None
 

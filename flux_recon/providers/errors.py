@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flux_recon.core.states import Verdict
+
 
 class PayloadError(ValueError):
     """The payload is well-formed JSON but not a valid notice for this provider (HTTP 422).
@@ -23,7 +25,7 @@ class AuthFailure(Exception):
     ``verdict`` the inbox verdict (``rejected_address`` or ``rejected_signature``).
     """
 
-    def __init__(self, message: str, *, status: int = 401, verdict: str = "rejected_signature"):
+    def __init__(self, message: str, *, status: int = 401, verdict: str = Verdict.REJECTED_SIGNATURE):
         super().__init__(message)
         self.message = message
         self.status = status

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from flux_recon.core.states import Verdict
 from flux_recon.plugins import ENTRY_POINT_GROUP, get_plugin_manager
 from flux_recon.providers import (
     AuthCheck,
@@ -20,6 +21,8 @@ from flux_recon.providers import (
     Ignored,
     IpAllowlist,
     MalformedBody,
+    NoticeKind,
+    NoticeStatus,
     Payer,
     PayloadError,
     PaymentNotice,
@@ -131,7 +134,7 @@ class ProviderConformance:
             except AuthFailure as failure:
                 return failure
             except MalformedBody as exc:
-                return AuthFailure(f"malformed body: {exc}", status=400, verdict="invalid_payload")
+                return AuthFailure(f"malformed body: {exc}", status=400, verdict=Verdict.INVALID_PAYLOAD)
         return None
 
     def parse(self, webhook: WebhookRequest):
@@ -240,7 +243,9 @@ class ProviderConformance:
                 continue
             problems += [f"sample {name!r}: {p}" for p in result_problems(result, engine=True)]
             if isinstance(result, (list, tuple)):
-                payments += sum(1 for n in result if n.kind == "payment" and n.status == "succeeded")
+                payments += sum(
+                    1 for n in result if n.kind == NoticeKind.PAYMENT and n.status == NoticeStatus.SUCCEEDED
+                )
         assert not problems, "\n".join(problems)
         assert payments, "no sample is a succeeded payment: add one (send-test-webhook sends it by default)"
 
