@@ -30,7 +30,8 @@ setup(
         "swagger-ui-bundle>=1.1",
         "flask-limiter>=4,<5",
         "redis>=5",
-        "urllib3>=2",
+        # 2.8: the release tested with Retry(retry_after_max=...), which reads Retry-After.
+        "urllib3>=2.8",
         "standardwebhooks>=1.1",
         "prometheus-client>=0.20",
     ],

@@ -17,9 +17,11 @@ ANNOUNCED_ORDER_STATUSES = (OrderStatus.PARTIALLY_PAID, OrderStatus.PAID, OrderS
 
 
 def payment_event(event_type: str, payment: Payment, order: SalesOrder | None = None) -> dict:
-    payload = {"payment_id": payment.id, "status": payment.status, "reconciliation": payment.reconciliation}
+    # Plain strings, whether the row was just changed (an enum member) or read back: plugins
+    # receive the same types either way.
+    payload = {"payment_id": payment.id, "status": str(payment.status), "reconciliation": str(payment.reconciliation)}
     if order is not None:
-        payload.update(order_id=order.id, order_status=order.status)
+        payload.update(order_id=order.id, order_status=str(order.status))
     return {"event_type": event_type, "tenant_id": payment.tenant_id, "payload": payload}
 
 
@@ -27,7 +29,7 @@ def order_event(order: SalesOrder, previous_status: str) -> list[dict]:
     """``order.<status>`` when the order has just entered an announced status."""
     if order.status == previous_status or order.status not in ANNOUNCED_ORDER_STATUSES:
         return []
-    payload = {"order_id": order.id, "status": order.status, "previous_status": previous_status}
+    payload = {"order_id": order.id, "status": str(order.status), "previous_status": str(previous_status)}
     return [{"event_type": f"order.{order.status}", "tenant_id": order.tenant_id, "payload": payload}]
 
 

@@ -11,7 +11,7 @@ class Tenant(BaseModel):
     id = peewee.CharField(primary_key=True, max_length=40)
     name = peewee.CharField(max_length=200)
     created_at = UTCDateTimeField(default=utcnow)
-    # Reconciliation settings (see reconciliation/settings.py); None = the defaults.
+    # Reconciliation settings (see reconciliation/rules.py); None = the defaults.
     settings = JSONField(null=True)
 
 

@@ -367,7 +367,7 @@ class Worker:
         """
         inflight: dict[Future, Job] = {}
         finished: list[Outcome] = []
-        counts = {"succeeded": 0, "pending": 0, "failed": 0}
+        counts = dict.fromkeys((DeliveryStatus.SUCCEEDED, DeliveryStatus.PENDING, DeliveryStatus.FAILED), 0)
         last_log = time.monotonic()
         outage = _Outage(self.rng)
         while not stop.is_set():
@@ -449,9 +449,9 @@ class Worker:
                 "delivered %d in %d ms: %d succeeded, %d to retry, %d failed; backlog %s",
                 handled,
                 (time.monotonic() - since) * 1000,
-                counts["succeeded"],
-                counts["pending"],
-                counts["failed"],
+                counts[DeliveryStatus.SUCCEEDED],
+                counts[DeliveryStatus.PENDING],
+                counts[DeliveryStatus.FAILED],
                 self.backlog_or_unknown(),
             )
             for key in counts:

@@ -9,6 +9,7 @@ from peewee import fn
 from flux_recon.core.states import PaymentStatus
 from flux_recon.models import Payment, SalesOrder
 from flux_recon.money import format_minor
+from flux_recon.providers import NoticeKind
 
 
 def _in_period(query, column, start, end):
@@ -63,7 +64,7 @@ def _unallocated(tenant_id, start, end):
         Payment.select(Payment.currency, fn.COUNT(Payment.id), fn.SUM(unallocated))
         .where(
             (Payment.tenant == tenant_id)
-            & (Payment.kind == "payment")
+            & (Payment.kind == NoticeKind.PAYMENT)
             & (Payment.status == PaymentStatus.SUCCEEDED)
             & (unallocated > 0)
         )
