@@ -8,6 +8,7 @@ from flux_recon.models.integration import AllowedNetwork, Credential, Integratio
 from flux_recon.models.order import ORDER_STATUSES, SalesOrder, reference_key
 from flux_recon.models.outbound import DELIVERY_STATUSES, Delivery, DeliveryAttempt, OutboundEvent, Subscription
 from flux_recon.models.payment import PAYMENT_STATUSES, RECONCILIATION_STATES, Allocation, Payment
+from flux_recon.models.reconciliation_run import ReconciliationRun, ReconciliationRunChange
 from flux_recon.models.tenant import ApiKey, Tenant
 
 # Creation order (foreign keys first); tests truncate in reverse.
@@ -27,6 +28,8 @@ ALL_MODELS = [
     OutboundEvent,
     Delivery,
     DeliveryAttempt,
+    ReconciliationRun,
+    ReconciliationRunChange,
 ]
 
 __all__ = [
@@ -48,6 +51,8 @@ __all__ = [
     "PAYMENT_STATUSES",
     "Payment",
     "RECONCILIATION_STATES",
+    "ReconciliationRun",
+    "ReconciliationRunChange",
     "SalesOrder",
     "Tenant",
     "VERDICTS",
