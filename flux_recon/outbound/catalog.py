@@ -30,6 +30,22 @@ _ORDER_EXAMPLE = {
     "status": "paid",
 }
 
+_SETTLEMENT_EXAMPLE = {
+    "id": 7,
+    "provider": "monnify",
+    "integration_id": 3,
+    "reference": "MFY-SETTLE-20261122-0001",
+    "settled_at": "2026-11-23T09:00:00+00:00",
+    "currency": "NGN",
+    "gross": "45000.00",
+    "fees": "675.00",
+    "net": "44325.00",
+    "status": "reconciled",
+    "sources": ["webhook"],
+    "line_count": 3,
+    "breaks": [],
+}
+
 EVENT_TYPES: dict[str, dict] = {
     "payment.received": {
         "description": "A payment (or a change of its status) was recorded.",
@@ -63,6 +79,33 @@ EVENT_TYPES: dict[str, dict] = {
     "order.cancelled": {
         "description": "An order was cancelled.",
         "example": {**_ORDER_EXAMPLE, "status": "cancelled", "amount_paid": "0.00"},
+    },
+    "payment.settled": {
+        "description": "A payment was found in a provider's settlement: the money reached the merchant's account.",
+        "example": {**_PAYMENT_EXAMPLE},
+    },
+    "settlement.received": {
+        "description": "A settlement (a provider's payout and the transactions it covers) was recorded or extended.",
+        "example": _SETTLEMENT_EXAMPLE,
+    },
+    "settlement.break_found": {
+        "description": "A settlement disagrees with the ledger: a line's amount, fee or net differs from its "
+        "payment's, its lines do not add up to its totals, or a transaction appears in two settlements.",
+        "example": {
+            **_SETTLEMENT_EXAMPLE,
+            "status": "with_breaks",
+            "breaks": [
+                {
+                    "kind": "amount_differs",
+                    "line_id": 31,
+                    "payment_id": 42,
+                    "transaction_id": "MNFY|76|20261122101503|000123",
+                    "message": "the line's amount 15000.00 differs from the payment's 14000.00",
+                    "line_value": "15000.00",
+                    "payment_value": "14000.00",
+                }
+            ],
+        },
     },
 }
 

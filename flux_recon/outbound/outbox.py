@@ -29,6 +29,8 @@ def event_document(event_type: str, body: dict, *, event_id: str | None = None, 
 def _event_body(event: dict) -> dict:
     """The payment or order the event is about, read inside the same transaction."""
     payload = event["payload"]
+    if "document" in event:  # rendered by the change itself (a settlement's events)
+        return event["document"]
     if event["event_type"].startswith("order."):
         return order_document(SalesOrder.get_by_id(payload["order_id"]))
     return payment_document(Payment.get_by_id(payload["payment_id"]))
