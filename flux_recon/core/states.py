@@ -54,7 +54,12 @@ class Verdict(enum.StrEnum):
 
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
+    # Authenticated, but of a type or shape its plugin does not know: kept, counted,
+    # announced and replayable, since it may be a payment (never "ignored").
+    UNRECOGNIZED = "unrecognized"
     IGNORED = "ignored"
     REJECTED_ADDRESS = "rejected_address"
     REJECTED_SIGNATURE = "rejected_signature"
     INVALID_PAYLOAD = "invalid_payload"
+    # An auth check could not reach what it verifies against (503: the provider retries).
+    VERIFICATION_UNAVAILABLE = "verification_unavailable"

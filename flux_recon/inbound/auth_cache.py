@@ -75,10 +75,13 @@ class AuthCache:
         self._entries: OrderedDict[int, _AuthMaterial] = OrderedDict()
         self._lock = threading.Lock()
 
-    def context(self, integration: Integration, client_ip) -> AuthContext:
+    def context(self, integration: Integration, client_ip, options=None) -> AuthContext:
         material = self._material(integration)
         return AuthContext(
-            client_ip=client_ip, allowlist=material.allowlist, credentials=material.credential_values(utcnow())
+            client_ip=client_ip,
+            allowlist=material.allowlist,
+            credentials=material.credential_values(utcnow()),
+            options=options or {},
         )
 
     def _material(self, integration: Integration) -> _AuthMaterial:

@@ -14,7 +14,16 @@ from flux_recon.inbound import inbox
 from flux_recon.inbound.auth_cache import AuthCache, find_integration
 from flux_recon.models import Integration, WebhookEvent
 from flux_recon.outbound.outbox import publishing
-from flux_recon.providers import AuthFailure, Ignored, MalformedBody, PayloadError, PaymentNotice, WebhookRequest
+from flux_recon.providers import (
+    AuthFailure,
+    AuthUnavailable,
+    Ignored,
+    MalformedBody,
+    PayloadError,
+    PaymentNotice,
+    Unrecognized,
+    WebhookRequest,
+)
 from flux_recon.reconciliation import InvalidNotice, ReconciliationSettings
 
 log = logging.getLogger(__name__)
@@ -43,6 +52,10 @@ class Arrival:
     credential_id: int | None = None
     authenticated: bool = False
     replay_of: int | None = None
+
+
+class _Answered(Rejection):
+    """A refusal already recorded in the inbox (its verdict is written once)."""
 
 
 def _admit_all(token: str) -> None:
@@ -111,13 +124,16 @@ class WebhookPipeline:
             if body_refusal is not None:
                 raise Rejection(413, Verdict.INVALID_PAYLOAD, body_refusal)
             arrival.body = body
-            webhook = WebhookRequest(body=body, headers=headers)
-            credential = self._authenticate(provider, webhook, self.auth_cache.context(integration, client_ip))
+            options = provider.resolve_options(integration.options)
+            webhook = WebhookRequest(body=body, headers=headers, options=options)
+            credential = self._authenticate(provider, webhook, self.auth_cache.context(integration, client_ip, options))
             arrival.credential_id = credential.id if credential else None
             arrival.authenticated = True
             self.admit(token)
             _require_json(_mimetype(headers))
             return self.process(provider, webhook, arrival)
+        except _Answered:
+            raise
         except Rejection as rejection:
             # A stranger off the allow-list is kept in the inbox only as a sample; the
             # rest of its refusals are counted, not stored.
@@ -140,7 +156,11 @@ class WebhookPipeline:
                 raise Rejection(
                     422, Verdict.INVALID_PAYLOAD, f"provider {event.provider!r} is not loaded on this server"
                 )
-            result = self.process(provider, WebhookRequest(body=arrival.body, headers=arrival.headers), arrival)
+            options = provider.resolve_options(event.integration.options)
+            webhook = WebhookRequest(body=arrival.body, headers=arrival.headers, options=options)
+            result = self.process(provider, webhook, arrival)
+        except _Answered as answered:
+            result = {"status": answered.verdict, "reason": answered.message, "errors": {}}
         except Rejection as rejection:
             self._record(arrival, rejection.verdict, rejection.status, rejection.message)
             result = {"status": rejection.verdict, "reason": rejection.message, "errors": rejection.errors or {}}
@@ -150,6 +170,18 @@ class WebhookPipeline:
     def process(self, provider, webhook: WebhookRequest, arrival: Arrival) -> dict:
         """Parse an authenticated webhook and record what it carries; raises Rejection."""
         notices = _parse(provider, webhook)
+        if isinstance(notices, Unrecognized):
+            status = provider.unrecognized_status
+            self._record(arrival, Verdict.UNRECOGNIZED, status, notices.reason)
+            if status >= 400:
+                raise _Answered(status, Verdict.UNRECOGNIZED, notices.reason)
+            return {
+                "status": Verdict.UNRECOGNIZED,
+                "reason": notices.reason,
+                "payment_id": None,
+                "reconciliation": None,
+                "payments": [],
+            }
         if isinstance(notices, Ignored):
             self._record(arrival, Verdict.IGNORED, 200, notices.reason)
             return {
@@ -169,6 +201,8 @@ class WebhookPipeline:
                 verified = check.verify(webhook, context)
             except AuthFailure as failure:
                 raise Rejection(failure.status, failure.verdict, failure.message) from None
+            except AuthUnavailable as exc:
+                raise Rejection(503, Verdict.VERIFICATION_UNAVAILABLE, exc.message) from None
             except MalformedBody as exc:
                 # A body-field signature needs the JSON first.
                 raise Rejection(400, Verdict.INVALID_PAYLOAD, str(exc)) from None
@@ -271,7 +305,7 @@ def _parse(provider, webhook: WebhookRequest) -> list[PaymentNotice] | Ignored:
         # An adapter bug on odd input must still not be a 500 to the provider.
         log.exception("provider %s failed to parse a payload", provider.name)
         raise Rejection(422, Verdict.INVALID_PAYLOAD, "the provider adapter could not read this payload") from None
-    if isinstance(result, Ignored):
+    if isinstance(result, (Ignored, Unrecognized)):
         return result
     if not isinstance(result, (list, tuple)) or not all(isinstance(n, PaymentNotice) for n in result):
         log.error("provider %s returned %r from parse()", provider.name, type(result))

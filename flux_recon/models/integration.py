@@ -7,7 +7,7 @@ import json
 
 import peewee
 
-from flux_recon.models.base import BaseModel, EncryptedTextField, UTCDateTimeField, utcnow
+from flux_recon.models.base import BaseModel, EncryptedTextField, JSONField, UTCDateTimeField, utcnow
 from flux_recon.models.tenant import Tenant
 
 
@@ -23,6 +23,9 @@ class Integration(BaseModel):
     # Bumped by database triggers whenever this integration's credentials or allow-list
     # change (migration 0005): webhook workers reuse their cached copy only while it holds.
     auth_version = peewee.IntegerField(default=0)
+    # The provider's options for this integration, as its validate_options() returned them
+    # (never secrets: those are credentials). None for an integration saved before options.
+    options = JSONField(null=True)
 
     @property
     def enabled(self) -> bool:

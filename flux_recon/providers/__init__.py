@@ -10,9 +10,18 @@ from flux_recon.providers.auth import (
     secret_of,
 )
 from flux_recon.providers.base import CredentialField, Provider, ProviderRegistry, encode_json
-from flux_recon.providers.errors import AuthFailure, PayloadError
+from flux_recon.providers.errors import AuthFailure, AuthUnavailable, OptionsError, PayloadError
 from flux_recon.providers.fields import Fields
-from flux_recon.providers.notice import Ignored, NoticeKind, NoticeStatus, Payer, PaymentMethod, PaymentNotice
+from flux_recon.providers.notice import (
+    Ignored,
+    NoticeKind,
+    NoticeStatus,
+    Payer,
+    PaymentMethod,
+    PaymentNotice,
+    Unrecognized,
+)
+from flux_recon.providers.options import OptionField
 from flux_recon.providers.request import MalformedBody, WebhookRequest
 from flux_recon.providers.times import utc_time
 
@@ -20,6 +29,7 @@ __all__ = [
     "AuthCheck",
     "AuthContext",
     "AuthFailure",
+    "AuthUnavailable",
     "BodyFieldSignature",
     "CredentialField",
     "CredentialValue",
@@ -30,12 +40,15 @@ __all__ = [
     "MalformedBody",
     "NoticeKind",
     "NoticeStatus",
+    "OptionField",
+    "OptionsError",
     "Payer",
     "PaymentMethod",
     "PaymentNotice",
     "PayloadError",
     "Provider",
     "ProviderRegistry",
+    "Unrecognized",
     "WebhookRequest",
     "encode_json",
     "secret_of",

@@ -6,8 +6,8 @@ import base64
 import hashlib
 import hmac
 import ipaddress
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from flux_recon.core.states import Verdict
@@ -40,6 +40,8 @@ class AuthContext:
     client_ip: IPAddress
     allowlist: tuple[IPNetwork, ...] = ()
     credentials: tuple[CredentialValue, ...] = ()
+    # The integration's provider options (Provider.option_fields), defaults filled in.
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 # A key source picks, from the integration's credentials, the HMAC keys to try.

@@ -14,7 +14,8 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from flux_recon.providers.auth import AuthCheck, BodyFieldSignature, CredentialValue, HeaderHmac, IpAllowlist
-from flux_recon.providers.notice import Ignored, PaymentNotice
+from flux_recon.providers.notice import Ignored, PaymentNotice, Unrecognized
+from flux_recon.providers.options import OptionField, validate_declared, with_defaults
 from flux_recon.providers.request import WebhookRequest
 
 PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -49,7 +50,9 @@ class Provider:
 
     ``parse`` is a pure mapping from one webhook to canonical notices: no I/O, no
     database, no clock. Raise :class:`~flux_recon.PayloadError` for a payload that is not
-    a valid notice; return :class:`~flux_recon.Ignored` for an event with no payment.
+    a valid notice; return :class:`~flux_recon.Ignored` only for an event type declared to
+    carry no money, and :class:`~flux_recon.Unrecognized` for a type or shape it does not
+    know. ``webhook.options`` holds the integration's ``option_fields`` values.
     """
 
     name: ClassVar[str]
@@ -58,9 +61,29 @@ class Provider:
     auth: ClassVar[tuple[AuthCheck, ...]] = ()
     credentials: ClassVar[tuple[CredentialField, ...]] = ()
     default_allowlist: ClassVar[tuple[str, ...]] = ()
+    # Non-secret settings chosen per integration (an API generation, a verification mode).
+    option_fields: ClassVar[tuple[OptionField, ...]] = ()
+    # The answer to an authenticated webhook the adapter does not recognise: 200 stops the
+    # provider resending what a retry would not fix; a provider whose retries are useful
+    # (it resends later, after the plugin is updated) may declare 422.
+    unrecognized_status: ClassVar[int] = 200
 
-    def parse(self, webhook: WebhookRequest) -> list[PaymentNotice] | Ignored:
+    def parse(self, webhook: WebhookRequest) -> list[PaymentNotice] | Ignored | Unrecognized:
         raise NotImplementedError
+
+    @classmethod
+    def validate_options(cls, options: Any) -> dict[str, Any]:
+        """Check options a merchant saves for an integration; returns what is stored.
+
+        Raises :class:`~flux_recon.OptionsError` naming each bad option. The default checks
+        ``option_fields``; a provider with a richer configuration overrides it.
+        """
+        return validate_declared(cls.option_fields, options)
+
+    @classmethod
+    def resolve_options(cls, stored: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The options a webhook of an integration sees: what it saved, defaults for the rest."""
+        return with_defaults(cls.option_fields, stored)
 
     @classmethod
     def sample_payloads(cls) -> dict[str, Any]:
@@ -117,6 +140,7 @@ class Provider:
             "auth": [check.describe() for check in cls.auth],
             "credentials": [c.describe() for c in cls.credentials],
             "default_allowlist": list(cls.default_allowlist),
+            "options": [option.describe() for option in cls.option_fields],
         }
 
 

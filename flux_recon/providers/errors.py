@@ -30,3 +30,22 @@ class AuthFailure(Exception):
         self.message = message
         self.status = status
         self.verdict = verdict
+
+
+class AuthUnavailable(Exception):
+    """An auth check could not verify the request because what it verifies against (a
+    provider's signing endpoint, say) did not answer. Answered 503 so the provider retries;
+    the message is recorded in the inbox, so it must never hold a secret."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class OptionsError(ValueError):
+    """Integration options a provider refuses (HTTP 422), with messages by option name."""
+
+    def __init__(self, message: str, errors: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}

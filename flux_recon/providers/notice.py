@@ -95,3 +95,15 @@ class Ignored:
     """
 
     reason: str
+
+
+@dataclass(frozen=True)
+class Unrecognized:
+    """Returned by ``Provider.parse`` for an authenticated webhook whose event type or shape
+    the adapter does not know. It may be a payment, so it is never ``Ignored``: the inbox
+    keeps it with the verdict ``unrecognized``, it is counted and announced, and it can be
+    replayed once the adapter learns the format. The answer's status is the provider's
+    ``unrecognized_status``.
+    """
+
+    reason: str

@@ -26,11 +26,13 @@ class WebhookRequest:
     """One inbound webhook as an adapter and its auth checks see it.
 
     ``body`` is the raw request body exactly as received (signatures are computed on it);
-    ``headers`` is a case-insensitive mapping; ``payload`` parses the body on first use.
+    ``headers`` is a case-insensitive mapping; ``payload`` parses the body on first use;
+    ``options`` are the integration's provider options, defaults filled in.
     """
 
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
     _payload: Any = field(default=None, init=False, repr=False)
     _parsed: bool = field(default=False, init=False, repr=False)
 

@@ -10,6 +10,7 @@ import peewee
 from flux_recon.models import AllowedNetwork, Credential, Integration, utcnow
 from flux_recon.models.audit_log import record_audit
 from flux_recon.models.transactions import write_transaction
+from flux_recon.providers import OptionsError
 from flux_recon.services.errors import Conflict, Invalid, NotFound
 from flux_recon.services.owned import get_owned
 
@@ -38,18 +39,24 @@ def list_enabled(tenant_id: str) -> list[Integration]:
     )
 
 
-def enable(tenant_id: str, provider_name: str, providers, secret_box, actor: str) -> tuple[Integration, dict[int, str]]:
-    """Create an integration with a fresh token, generated credentials and the provider's
-    default allow-list. Returns it and the generated secrets by credential id (shown once).
-    Invalid for a provider that is not loaded, Conflict when it is enabled already."""
+def enable(
+    tenant_id: str, provider_name: str, providers, secret_box, actor: str, options=None
+) -> tuple[Integration, dict[int, str]]:
+    """Create an integration with a fresh token, generated credentials, the provider's
+    default allow-list and ``options`` (checked by the provider). Returns it and the
+    generated secrets by credential id (shown once). Invalid for a provider that is not
+    loaded or options it refuses, Conflict when it is enabled already."""
     provider = providers.get(provider_name)
     if provider is None:
         loaded = ", ".join(p.name for p in providers)
         raise Invalid(f"unknown provider {provider_name!r}", {"provider": [f"must be one of: {loaded}"]})
+    checked = _checked_options(provider, {} if options is None else options)
     shown: dict[int, str] = {}
     try:
         with write_transaction():
-            integration = Integration.create(tenant=tenant_id, provider=provider.name, token=secrets.token_urlsafe(24))
+            integration = Integration.create(
+                tenant=tenant_id, provider=provider.name, token=secrets.token_urlsafe(24), options=checked
+            )
             record_audit(
                 tenant_id, actor, "integration.enabled", "integration", integration.id, {"provider": provider.name}
             )
@@ -90,10 +97,39 @@ def disable(tenant_id: str, integration_id: int, actor: str) -> None:
         )
 
 
+def set_options(tenant_id: str, integration_id: int, options, providers, actor: str) -> Integration:
+    """Replace an integration's provider options with ``options``, checked by its provider
+    (Invalid naming each bad option); audited with the options before and after."""
+    integration = get_integration(tenant_id, integration_id)
+    provider = provider_of(integration, providers)
+    checked = _checked_options(provider, options)
+    with write_transaction():
+        before = provider.resolve_options(integration.options)
+        Integration.update(options=checked).where(Integration.id == integration.id).execute()
+        record_audit(
+            tenant_id,
+            actor,
+            "integration.options_changed",
+            "integration",
+            integration.id,
+            {"before": before, "after": provider.resolve_options(checked)},
+        )
+    integration.options = checked
+    return integration
+
+
+def _checked_options(provider, options) -> dict:
+    try:
+        return provider.validate_options(options)
+    except OptionsError as exc:
+        raise Invalid(exc.message, {f"options.{name}": messages for name, messages in exc.errors.items()}) from None
+
+
 def describe(integration: Integration, providers, webhook_url: str, secrets: dict[int, str] | None = None) -> dict:
     """What is shown of an integration: the URL to give the provider (``webhook_url``, made
     by the front-end that serves it), its generated credentials (with their ``secrets`` by
     credential id when just made), the supplied secrets it needs and its allow-list."""
+    provider = provider_of(integration, providers)
     credentials = []
     for credential in active_generated(integration):
         view = credential_view(credential)
@@ -108,8 +144,9 @@ def describe(integration: Integration, providers, webhook_url: str, secrets: dic
         "enabled": integration.enabled,
         "created_at": integration.created_at,
         "credentials": credentials,
-        "secrets": supplied_secrets(integration, provider_of(integration, providers)),
+        "secrets": supplied_secrets(integration, provider),
         "allowlist": allowlist_view(integration),
+        "options": provider.resolve_options(integration.options),
     }
 
 

@@ -12,6 +12,7 @@ from flux_recon.web.resources.integrations.schemas import (
     AllowlistSchema,
     IntegrationCreatedSchema,
     IntegrationCreateSchema,
+    IntegrationOptionsSchema,
     IntegrationSchema,
 )
 
@@ -54,6 +55,7 @@ class Integrations(MethodView):
             current_app.extensions["providers"],
             current_app.extensions["secret_box"],
             g.actor,
+            options=data["options"],
         )
         return describe(integration, secrets), 201
 
@@ -75,6 +77,23 @@ class IntegrationById(MethodView):
         allow-list. Enabling again gives a new URL and new secrets to configure.
         """
         integrations.disable(g.tenant.id, integration_id, g.actor)
+
+
+@blp.route("/<int:integration_id>/options")
+class IntegrationOptions(MethodView):
+    @blp.arguments(IntegrationOptionsSchema, example={"options": {}})
+    @blp.response(200, IntegrationSchema)
+    @blp.errors(404, 422)
+    def put(self, data, integration_id):
+        """Set an integration's provider options
+
+        The options a provider declares (GET /providers), such as the API generation whose
+        wire format its webhooks use. Each bad option is named in the 422's errors.
+        """
+        integration = integrations.set_options(
+            g.tenant.id, integration_id, data["options"], current_app.extensions["providers"], g.actor
+        )
+        return describe(integration)
 
 
 @blp.route("/<int:integration_id>/allowlist")

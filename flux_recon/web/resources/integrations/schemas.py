@@ -14,6 +14,19 @@ class IntegrationCreateSchema(ma.Schema):
     provider = ma.fields.String(
         required=True, metadata={"example": "core", "description": "a provider name from GET /providers"}
     )
+    options = ma.fields.Dict(
+        keys=ma.fields.String(),
+        load_default=None,
+        metadata={"description": "the provider's options (GET /providers lists them); omitted ones take defaults"},
+    )
+
+
+class IntegrationOptionsSchema(ma.Schema):
+    options = ma.fields.Dict(
+        keys=ma.fields.String(),
+        required=True,
+        metadata={"description": "every option to keep (one left out returns to its default)"},
+    )
 
 
 class AllowlistEntrySchema(ma.Schema):
@@ -62,6 +75,9 @@ class IntegrationSchema(ma.Schema):
         },
     )
     allowlist = ma.fields.Nested(AllowlistSchema)
+    options = ma.fields.Dict(
+        keys=ma.fields.String(), metadata={"description": "the provider's options, defaults filled in"}
+    )
 
 
 class IntegrationCreatedSchema(IntegrationSchema):

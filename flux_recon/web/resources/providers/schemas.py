@@ -11,6 +11,14 @@ class CredentialFieldSchema(ma.Schema):
     description = ma.fields.String()
 
 
+class OptionFieldSchema(ma.Schema):
+    name = ma.fields.String(metadata={"example": "api_generation"})
+    title = ma.fields.String()
+    default = ma.fields.Raw(allow_none=True)
+    choices = ma.fields.List(ma.fields.String(), metadata={"description": "the values allowed (empty: any text)"})
+    description = ma.fields.String()
+
+
 class ProviderSchema(ma.Schema):
     name = ma.fields.String(metadata={"example": "core"})
     title = ma.fields.String()
@@ -18,3 +26,6 @@ class ProviderSchema(ma.Schema):
     auth = ma.fields.List(ma.fields.Dict(), metadata={"description": "auth checks, in the order they run"})
     credentials = ma.fields.List(ma.fields.Nested(CredentialFieldSchema))
     default_allowlist = ma.fields.List(ma.fields.String())
+    options = ma.fields.List(
+        ma.fields.Nested(OptionFieldSchema), metadata={"description": "options set per integration"}
+    )
