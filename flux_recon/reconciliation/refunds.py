@@ -195,3 +195,12 @@ def adopt_orphans(payment: Payment, actor: str, settings) -> list[dict]:
     for orphan in orphans:
         events += apply(orphan, payment, actor, settings)
     return events
+
+
+def retry_orphan(refund: Payment, actor: str, settings) -> tuple[Payment, list[dict]]:
+    """An orphan refund or reversal tried again (a reconciliation run), as if received again:
+    applied to its payment if that has arrived since (and is no longer pending), else left
+    an orphan. Returns the refund as it is now and the events. Call inside a write transaction."""
+    lock_for_transaction("payment-link", refund.tenant_id, refund.provider, refund.parent_external_id or "")
+    outcome = _adopt_again(Payment.get_by_id(refund.id), actor, settings)
+    return outcome.payment, outcome.events
