@@ -61,6 +61,10 @@ class Provider:
     auth: ClassVar[tuple[AuthCheck, ...]] = ()
     credentials: ClassVar[tuple[CredentialField, ...]] = ()
     default_allowlist: ClassVar[tuple[str, ...]] = ()
+    # Every event type the adapter knows, with what it carries: "payment", "refund",
+    # "reversal", "settlement", or "no_money" (the only ones parse may answer Ignored).
+    # Anything else is Unrecognized. Listed in GET /providers and the plugin's README.
+    event_types: ClassVar[Mapping[str, str]] = {}
     # Non-secret settings chosen per integration (an API generation, a verification mode).
     option_fields: ClassVar[tuple[OptionField, ...]] = ()
     # The answer to an authenticated webhook the adapter does not recognise: 200 stops the
@@ -141,6 +145,7 @@ class Provider:
             "credentials": [c.describe() for c in cls.credentials],
             "default_allowlist": list(cls.default_allowlist),
             "options": [option.describe() for option in cls.option_fields],
+            "event_types": dict(cls.event_types),
         }
 
 

@@ -26,6 +26,11 @@ class ProviderSchema(ma.Schema):
     auth = ma.fields.List(ma.fields.Dict(), metadata={"description": "auth checks, in the order they run"})
     credentials = ma.fields.List(ma.fields.Nested(CredentialFieldSchema))
     default_allowlist = ma.fields.List(ma.fields.String())
+    event_types = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        metadata={"description": "each event type the adapter knows and what it carries (no_money: ignored)"},
+    )
     options = ma.fields.List(
         ma.fields.Nested(OptionFieldSchema), metadata={"description": "options set per integration"}
     )
