@@ -8,10 +8,11 @@ rolls back together with it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from flux_recon.core.domain_events import payment_event
 from flux_recon.core.states import OrderStatus, PaymentStatus, Reconciliation, Verdict
-from flux_recon.models import Payment, utcnow
+from flux_recon.models import Payment, SalesOrder, utcnow
 from flux_recon.models.audit_log import record_audit
 from flux_recon.providers import NoticeKind, NoticeStatus, PaymentNotice
 from flux_recon.reconciliation import refunds
@@ -127,43 +128,90 @@ class Engine:
         events += self.reconcile(payment, notice_from_payment(payment), actor, settings)
         return Outcome(Verdict.ACCEPTED, payment, events)
 
+    def decide(
+        self,
+        tenant_id: str,
+        notice: PaymentNotice,
+        settings: ReconciliationSettings,
+        *,
+        excluded: frozenset[int] = frozenset(),
+    ) -> Decision:
+        """Which orders the strategies propose for ``notice``, in priority order; reads only.
+
+        The strongest strategy that finds any order decides: one order is a match, several
+        are ambiguous, and a weaker strategy does not get to break a tie the stronger one
+        could not. ``excluded``: orders a person has unmatched this payment from; a
+        strategy that finds only those leaves the payment unmatched (it is not handed to a
+        weaker strategy either).
+        """
+        for matcher in self.matchers:
+            if matcher.name in settings.disabled_strategies:
+                continue
+            found = matcher.candidates(tenant_id, notice, settings)
+            if found:
+                kept = [order for order in found if order.id not in excluded]
+                return Decision(matcher.name, kept, excluded=len(found) - len(kept))
+        return Decision(None, [])
+
     def reconcile(self, payment: Payment, notice: PaymentNotice, actor: str, settings) -> list[dict]:
         """Match a freshly recorded (or newly succeeded) payment and allocate it."""
         if payment.status != NoticeStatus.SUCCEEDED.value:
             return settle(payment, Reconciliation.NOT_APPLICABLE, f"{payment.status} payments are not allocated")
-        for matcher in self.matchers:
-            if matcher.name in settings.disabled_strategies:
-                continue
-            orders = matcher.candidates(payment.tenant_id, notice, settings)
-            if len(orders) == 1:
-                events = self._allocate_whole(payment, orders[0], matcher.name, actor, settings)
-                break
-            if len(orders) > 1:
-                # The strongest strategy that found anything decides: a weaker one does
-                # not get to break a tie the stronger one could not.
-                payment.candidates = [o.id for o in orders]
-                events = settle(payment, Reconciliation.AMBIGUOUS, f"{len(orders)} orders match by {matcher.name}")
-                break
-        else:
-            events = settle(payment, Reconciliation.UNMATCHED, "no order matches this payment")
+        events = self.apply(
+            payment, self.decide(payment.tenant_id, notice, settings), payment.amount_minor, actor, settings
+        )
         return events + refunds.adopt_orphans(payment, actor, settings)
 
-    def _allocate_whole(self, payment, order, strategy, actor, settings) -> list[dict]:
+    def apply(self, payment: Payment, decision: Decision, amount_minor: int, actor: str, settings) -> list[dict]:
+        """Write what ``decision`` means for ``payment``: allocate ``amount_minor`` to the one
+        order, or keep the candidates (ambiguous), or leave it unmatched."""
+        if decision.order is not None:
+            return self._allocate_whole(payment, decision.order, decision.strategy, amount_minor, actor, settings)
+        if decision.orders:
+            payment.candidates = [o.id for o in decision.orders]
+            return settle(payment, Reconciliation.AMBIGUOUS, decision.reason)
+        return settle(payment, Reconciliation.UNMATCHED, decision.reason)
+
+    def _allocate_whole(self, payment, order, strategy, amount_minor, actor, settings) -> list[dict]:
         order = lock_order(order.id, read=order)  # matched inside this write transaction
         payment.candidates = [order.id]
-        if order.status == OrderStatus.CANCELLED:
-            return settle(payment, Reconciliation.EXCEPTION, f"order {order.reference} is cancelled")
-        if order.currency != payment.currency:
-            return settle(
-                payment,
-                Reconciliation.EXCEPTION,
-                f"payment currency {payment.currency} differs from order {order.reference}'s {order.currency}",
-            )
-        _, order_events = allocate(
-            payment, order, payment.amount_minor, matched_by=strategy, actor=actor, settings=settings
-        )
+        refusal = refusal_reason(payment, order)
+        if refusal is not None:
+            return settle(payment, Reconciliation.EXCEPTION, refusal)
+        _, order_events = allocate(payment, order, amount_minor, matched_by=strategy, actor=actor, settings=settings)
         settle(payment, Reconciliation.MATCHED, f"matched to order {order.reference} by {strategy}")
         return [payment_event("payment.matched", payment, order), *order_events]
+
+
+@dataclass
+class Decision:
+    """What the strategies propose for one payment: the strategy that decided (None when
+    none found an order) and its orders, less any ``excluded`` by a person."""
+
+    strategy: str | None
+    orders: list[SalesOrder]
+    excluded: int = 0
+
+    @property
+    def order(self) -> SalesOrder | None:
+        return self.orders[0] if len(self.orders) == 1 else None
+
+    @property
+    def reason(self) -> str:
+        if len(self.orders) > 1:
+            return f"{len(self.orders)} orders match by {self.strategy}"
+        if self.excluded:
+            return f"the only orders {self.strategy} finds were unmatched from this payment by hand"
+        return "no order matches this payment"
+
+
+def refusal_reason(payment: Payment, order: SalesOrder) -> str | None:
+    """Why ``payment`` may not be applied to the order it matched (an exception), or None."""
+    if order.status == OrderStatus.CANCELLED:
+        return f"order {order.reference} is cancelled"
+    if order.currency != payment.currency:
+        return f"payment currency {payment.currency} differs from order {order.reference}'s {order.currency}"
+    return None
 
 
 def _differences(recorded: Payment, notice: PaymentNotice, amount_minor: int) -> str | None:
