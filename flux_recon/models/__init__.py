@@ -9,6 +9,7 @@ from flux_recon.models.order import ORDER_STATUSES, SalesOrder, reference_key
 from flux_recon.models.outbound import DELIVERY_STATUSES, Delivery, DeliveryAttempt, OutboundEvent, Subscription
 from flux_recon.models.payment import PAYMENT_STATUSES, RECONCILIATION_STATES, Allocation, Payment
 from flux_recon.models.reconciliation_run import ReconciliationRun, ReconciliationRunChange
+from flux_recon.models.settlement import Settlement, SettlementLine, StatementMapping
 from flux_recon.models.tenant import ApiKey, Tenant
 
 # Creation order (foreign keys first); tests truncate in reverse.
@@ -30,6 +31,9 @@ ALL_MODELS = [
     DeliveryAttempt,
     ReconciliationRun,
     ReconciliationRunChange,
+    Settlement,
+    SettlementLine,
+    StatementMapping,
 ]
 
 __all__ = [
@@ -54,6 +58,9 @@ __all__ = [
     "ReconciliationRun",
     "ReconciliationRunChange",
     "SalesOrder",
+    "Settlement",
+    "SettlementLine",
+    "StatementMapping",
     "Tenant",
     "VERDICTS",
     "WebhookEvent",

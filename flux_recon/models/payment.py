@@ -45,9 +45,18 @@ class Payment(BaseModel):
     received_at = UTCDateTimeField(default=utcnow)
     updated_at = UTCDateTimeField(default=utcnow)
     raw = JSONField(null=True)
+    # Settlement (docs/settlements.md): awaiting_settlement, settled or not_in_settlement;
+    # None while not tracked. The line that settled it refers to it by foreign key; this is
+    # that line's id (no constraint of its own, so the two tables never depend on each other).
+    settlement_state = peewee.CharField(max_length=20, null=True)
+    settlement_line_id = peewee.IntegerField(null=True)
+    # "settlement:<id>" for a payment recorded from a settlement line whose webhook never came.
+    recovered_from = peewee.CharField(max_length=64, null=True)
 
     class Meta:
         indexes = (
+            # The not-in-settlement sweep walks the unsettled payments by time.
+            (("settlement_state", "occurred_at"), False),
             # The idempotency key: concurrent duplicates are settled here, not in Python.
             (("tenant", "provider", "external_id"), True),
             (("tenant", "reconciliation", "received_at"), False),
