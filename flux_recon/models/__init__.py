@@ -2,14 +2,15 @@
 
 from flux_recon.models.audit import AuditEntry
 from flux_recon.models.base import BaseModel, db, utcnow
+from flux_recon.models.exception_decision import ExceptionDecision, SuggestionDecline
 from flux_recon.models.idempotency import IdempotencyRecord
 from flux_recon.models.inbox import VERDICTS, WebhookEvent
 from flux_recon.models.integration import AllowedNetwork, Credential, Integration
 from flux_recon.models.order import ORDER_STATUSES, SalesOrder, reference_key
 from flux_recon.models.outbound import DELIVERY_STATUSES, Delivery, DeliveryAttempt, OutboundEvent, Subscription
-from flux_recon.models.payment import PAYMENT_STATUSES, RECONCILIATION_STATES, Allocation, Payment
+from flux_recon.models.payment import PAYMENT_STATUSES, RECONCILIATION_STATES, Allocation, Payment, PaymentReference
 from flux_recon.models.reconciliation_run import ReconciliationRun, ReconciliationRunChange
-from flux_recon.models.settlement import Settlement, SettlementLine, StatementMapping
+from flux_recon.models.settlement import Settlement, SettlementBreak, SettlementLine, StatementMapping
 from flux_recon.models.tenant import ApiKey, Tenant
 
 # Creation order (foreign keys first); tests truncate in reverse.
@@ -21,6 +22,7 @@ ALL_MODELS = [
     AllowedNetwork,
     SalesOrder,
     Payment,
+    PaymentReference,
     Allocation,
     WebhookEvent,
     AuditEntry,
@@ -34,6 +36,8 @@ ALL_MODELS = [
     Settlement,
     SettlementLine,
     StatementMapping,
+    ExceptionDecision,
+    SuggestionDecline,
 ]
 
 __all__ = [
@@ -41,6 +45,8 @@ __all__ = [
     "DELIVERY_STATUSES",
     "Delivery",
     "DeliveryAttempt",
+    "ExceptionDecision",
+    "SuggestionDecline",
     "OutboundEvent",
     "Subscription",
     "AllowedNetwork",
@@ -54,11 +60,13 @@ __all__ = [
     "ORDER_STATUSES",
     "PAYMENT_STATUSES",
     "Payment",
+    "PaymentReference",
     "RECONCILIATION_STATES",
     "ReconciliationRun",
     "ReconciliationRunChange",
     "SalesOrder",
     "Settlement",
+    "SettlementBreak",
     "SettlementLine",
     "StatementMapping",
     "Tenant",
