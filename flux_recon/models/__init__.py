@@ -8,9 +8,9 @@ from flux_recon.models.inbox import VERDICTS, WebhookEvent
 from flux_recon.models.integration import AllowedNetwork, Credential, Integration
 from flux_recon.models.order import ORDER_STATUSES, SalesOrder, reference_key
 from flux_recon.models.outbound import DELIVERY_STATUSES, Delivery, DeliveryAttempt, OutboundEvent, Subscription
-from flux_recon.models.payment import PAYMENT_STATUSES, RECONCILIATION_STATES, Allocation, Payment
+from flux_recon.models.payment import PAYMENT_STATUSES, RECONCILIATION_STATES, Allocation, Payment, PaymentReference
 from flux_recon.models.reconciliation_run import ReconciliationRun, ReconciliationRunChange
-from flux_recon.models.settlement import Settlement, SettlementLine, StatementMapping
+from flux_recon.models.settlement import Settlement, SettlementBreak, SettlementLine, StatementMapping
 from flux_recon.models.tenant import ApiKey, Tenant
 
 # Creation order (foreign keys first); tests truncate in reverse.
@@ -22,6 +22,7 @@ ALL_MODELS = [
     AllowedNetwork,
     SalesOrder,
     Payment,
+    PaymentReference,
     Allocation,
     WebhookEvent,
     AuditEntry,
@@ -59,11 +60,13 @@ __all__ = [
     "ORDER_STATUSES",
     "PAYMENT_STATUSES",
     "Payment",
+    "PaymentReference",
     "RECONCILIATION_STATES",
     "ReconciliationRun",
     "ReconciliationRunChange",
     "SalesOrder",
     "Settlement",
+    "SettlementBreak",
     "SettlementLine",
     "StatementMapping",
     "Tenant",

@@ -59,8 +59,8 @@ class Settlement(BaseModel):
     # Earliest payment time among its lines: from then on, the integration's payments are
     # expected in some settlement (the not-in-settlement sweep).
     period_start = UTCDateTimeField(null=True)
-    # Each disagreement found: {"kind", "message", ...}; see docs/settlements.md.
-    breaks = JSONField(default=list)
+    # How many SettlementBreak rows it has (its status says whether any).
+    break_count = peewee.IntegerField(default=0)
     created_at = UTCDateTimeField(default=utcnow)
     updated_at = UTCDateTimeField(default=utcnow)
 
@@ -96,6 +96,21 @@ class SettlementLine(BaseModel):
             # A transaction in two settlements is found here.
             (("tenant", "provider", "transaction_id"), False),
         )
+
+
+class SettlementBreak(BaseModel):
+    """One disagreement between a settlement and the ledger (docs/settlements.md lists the kinds)."""
+
+    settlement = peewee.ForeignKeyField(Settlement, backref="break_rows", on_delete="CASCADE")
+    tenant = peewee.ForeignKeyField(Tenant, on_delete="CASCADE")
+    kind = peewee.CharField(max_length=32)
+    line = peewee.ForeignKeyField(SettlementLine, null=True, on_delete="CASCADE")
+    payment = peewee.ForeignKeyField(Payment, null=True, on_delete="SET NULL")
+    # What the settlement says and what the ledger (or the other total) says, as decimal text.
+    settlement_value = peewee.CharField(max_length=64, null=True)
+    ledger_value = peewee.CharField(max_length=64, null=True)
+    message = peewee.TextField()
+    created_at = UTCDateTimeField(default=utcnow)
 
 
 class StatementMapping(BaseModel):

@@ -1,6 +1,6 @@
-"""Settlements and their lines, statement column mappings, and each payment's settlement state."""
+"""Settlements, their lines and breaks, statement column mappings, and each payment's settlement state."""
 
-from peewee import BigIntegerField, BooleanField, CharField, ForeignKeyField, IntegerField, Model
+from peewee import BigIntegerField, BooleanField, CharField, ForeignKeyField, IntegerField, Model, TextField
 
 from flux_recon.models.base import JSONField, UTCDateTimeField
 
@@ -45,7 +45,7 @@ def up(migrator, db):
         sources = JSONField(default=list)
         line_count = IntegerField(default=0)
         period_start = UTCDateTimeField(null=True)
-        breaks = JSONField(default=list)
+        break_count = IntegerField(default=0)
         created_at = UTCDateTimeField()
         updated_at = UTCDateTimeField()
 
@@ -75,6 +75,21 @@ def up(migrator, db):
             table_name = "settlement_line"
             indexes = ((("settlement", "transaction_id"), True), (("tenant", "provider", "transaction_id"), False))
 
+    class SettlementBreak(Model):
+        settlement = ForeignKeyField(Settlement, on_delete="CASCADE")
+        tenant = ForeignKeyField(Tenant, on_delete="CASCADE")
+        kind = CharField(max_length=32)
+        line = ForeignKeyField(SettlementLine, null=True, on_delete="CASCADE")
+        payment = ForeignKeyField(Payment, null=True, on_delete="SET NULL")
+        settlement_value = CharField(max_length=64, null=True)
+        ledger_value = CharField(max_length=64, null=True)
+        message = TextField()
+        created_at = UTCDateTimeField()
+
+        class Meta:
+            database = db
+            table_name = "settlement_break"
+
     class StatementMapping(Model):
         tenant = ForeignKeyField(Tenant, on_delete="CASCADE")
         integration = ForeignKeyField(Integration, unique=True, on_delete="CASCADE")
@@ -85,7 +100,7 @@ def up(migrator, db):
             database = db
             table_name = "statement_mapping"
 
-    db.create_tables([Settlement, SettlementLine, StatementMapping])
+    db.create_tables([Settlement, SettlementLine, SettlementBreak, StatementMapping])
     migrator.migrate(
         migrator.add_column("payment", "settlement_state", CharField(max_length=20, null=True)),
         migrator.add_column("payment", "settlement_line_id", IntegerField(null=True)),
@@ -101,6 +116,7 @@ def down(migrator, db):
     migrator.migrate(*(migrator.drop_column("payment", column) for column in PAYMENT_COLUMNS))
     migrator.migrate(
         migrator.drop_table("statement_mapping"),
+        migrator.drop_table("settlement_break"),
         migrator.drop_table("settlement_line"),
         migrator.drop_table("settlement"),
     )
