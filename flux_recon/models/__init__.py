@@ -2,6 +2,7 @@
 
 from flux_recon.models.audit import AuditEntry
 from flux_recon.models.base import BaseModel, db, utcnow
+from flux_recon.models.console import ConsoleSession, ConsoleUser, Invitation, RecoveryCode
 from flux_recon.models.exception_decision import ExceptionDecision, SuggestionDecline
 from flux_recon.models.idempotency import IdempotencyRecord
 from flux_recon.models.inbox import VERDICTS, WebhookEvent
@@ -38,6 +39,10 @@ ALL_MODELS = [
     StatementMapping,
     ExceptionDecision,
     SuggestionDecline,
+    ConsoleUser,
+    ConsoleSession,
+    RecoveryCode,
+    Invitation,
 ]
 
 __all__ = [
@@ -54,6 +59,10 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "BaseModel",
+    "ConsoleSession",
+    "ConsoleUser",
+    "Invitation",
+    "RecoveryCode",
     "Credential",
     "IdempotencyRecord",
     "Integration",

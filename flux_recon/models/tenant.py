@@ -23,3 +23,5 @@ class ApiKey(BaseModel):
     label = peewee.CharField(max_length=200, default="")
     created_at = UTCDateTimeField(default=utcnow)
     revoked_at = UTCDateTimeField(null=True)
+    # "read" (GET only) or "write"; None for a key made before scopes: full access.
+    scope = peewee.CharField(max_length=8, null=True)
