@@ -1,10 +1,10 @@
-"""Package metadata for flux-recon and the four provider plugins shipped with it."""
+"""Package metadata for flux-recon and the provider plugins shipped with it."""
 
 from setuptools import find_packages, setup
 
 # The shipped provider plugins live under plugins/ and are installed as top-level
 # packages, found through the "flux_recon" entry points exactly like a third party's.
-SHIPPED_PLUGINS = ["flux_recon_core", "flux_recon_monnify", "flux_recon_opay", "flux_recon_fuspay"]
+SHIPPED_PLUGINS = ["flux_recon_core", "flux_recon_monnify", "flux_recon_opay", "flux_recon_fuspay", "flux_recon_generic"]
 
 setup(
     name="flux-recon",
