@@ -13,6 +13,7 @@ MODULES = (
     "payments",
     "inbox",
     "reports",
+    "reconciliation_runs",
     "audit",
     "settings",
     "subscriptions",

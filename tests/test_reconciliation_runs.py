@@ -1,0 +1,336 @@
+"""Reconciliation runs: open payments retried against today's orders, dry runs, the stored
+record and audit, paging, and one run per tenant at a time (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+
+import pytest
+
+from flux_recon.models import AuditEntry, OutboundEvent, Payment, ReconciliationRun, db, utcnow
+from flux_recon.services import reconciliation_runs
+from flux_recon.services.errors import Conflict
+from tests.conftest import core_payload
+
+RUNS = "/api/v1/reconciliation-runs"
+
+
+@pytest.fixture
+def reference_matching(client, tenant):
+    """Switch the reference strategy off or on, as a merchant may (PATCH settings)."""
+
+    def switch(on: bool):
+        body = {"disabled_strategies": [] if on else ["reference"]}
+        response = client.patch("/api/v1/settings/reconciliation", json=body, headers=tenant["headers"])
+        assert response.status_code == 200, response.json
+
+    return switch
+
+
+@pytest.fixture
+def waiting_payment(client, tenant, create_order, post_core, reference_matching):
+    """A payment for INV-1001 that stayed unmatched while its order was entered: reference
+    matching was off then. It is back on now, so a run can match it."""
+    reference_matching(False)
+    paid = post_core(core_payload(tenant["tenant_id"], transactionRef="T-1", paymentRef="INV-1001", amount="150.00"))
+    assert paid.json["reconciliation"] == "unmatched"
+    order = create_order(reference="INV-1001", amount="150.00", customer={})
+    reference_matching(True)
+    return {"payment_id": paid.json["payment_id"], "order_id": order["id"]}
+
+
+def start(client, tenant, **body):
+    return client.post(RUNS, json=body, headers=tenant["headers"])
+
+
+def payment(client, tenant, payment_id):
+    return client.get(f"/api/v1/payments/{payment_id}", headers=tenant["headers"]).json
+
+
+def test_dry_run_reports_and_changes_nothing_then_a_run_matches(client, tenant, waiting_payment, app):
+    with app.app_context():
+        audit_before = AuditEntry.select().count()
+        events_before = OutboundEvent.select().count()
+
+    dry = start(client, tenant, dry_run=True)
+    assert dry.status_code == 201, dry.json
+    assert dry.json["status"] == "completed"
+    assert dry.json["parameters"] == {"from": None, "to": None, "provider": None, "dry_run": True}
+    assert dry.json["counts"] == {"examined": 1, "matched": 1, "changed": 0, "still_open": 0}
+    assert dry.json["changes"] == [
+        {
+            "payment_id": waiting_payment["payment_id"],
+            "before": "unmatched",
+            "after": "matched",
+            "order_ids": [waiting_payment["order_id"]],
+            "reason": "matched to order INV-1001 by reference",
+        }
+    ]
+    untouched = payment(client, tenant, waiting_payment["payment_id"])
+    assert (untouched["reconciliation"], untouched["allocations"]) == ("unmatched", [])
+    order = client.get(f"/api/v1/orders/{waiting_payment['order_id']}", headers=tenant["headers"]).json
+    assert (order["status"], order["amount_paid"]) == ("open", "0.00")
+    with app.app_context():
+        # Only the run's own entry: no payment or order was changed.
+        new_entries = list(AuditEntry.select().order_by(AuditEntry.id).offset(audit_before))
+        assert [(e.action, e.object_type) for e in new_entries] == [
+            ("reconciliation_run.completed", "reconciliation_run")
+        ]
+        assert new_entries[0].details["dry_run"] is True
+        assert OutboundEvent.select().count() == events_before
+
+    real = start(client, tenant)
+    assert real.status_code == 201, real.json
+    assert real.json["counts"] == {"examined": 1, "matched": 1, "changed": 0, "still_open": 0}
+    assert real.json["changes"][0]["after"] == "matched"
+    matched = payment(client, tenant, waiting_payment["payment_id"])
+    assert matched["reconciliation"] == "matched"
+    assert [(a["order_id"], a["amount"]) for a in matched["allocations"]] == [(waiting_payment["order_id"], "150.00")]
+    order = client.get(f"/api/v1/orders/{waiting_payment['order_id']}", headers=tenant["headers"]).json
+    assert (order["status"], order["amount_paid"]) == ("paid", "150.00")
+    with app.app_context():
+        actions = [e.action for e in AuditEntry.select().where(AuditEntry.object_id == str(real.json["id"]))]
+        assert "reconciliation_run.completed" in actions
+        rematched = AuditEntry.get(
+            (AuditEntry.action == "payment.rematched") & (AuditEntry.object_id == str(waiting_payment["payment_id"]))
+        )
+        assert rematched.details["trigger"] == f"reconciliation run {real.json['id']}"
+        assert rematched.actor.startswith("api_key:")
+
+    again = start(client, tenant)
+    assert again.json["counts"] == {"examined": 0, "matched": 0, "changed": 0, "still_open": 0}
+    assert again.json["changes"] == []
+
+
+def test_runs_are_listed_and_shown(client, tenant, other_tenant, waiting_payment):
+    first = start(client, tenant, dry_run=True).json
+    second = start(client, tenant, provider="core", **{"from": "2026-01-01T00:00:00+01:00"}).json
+    assert second["parameters"]["from"] == "2025-12-31T23:00:00+00:00"
+    listed = client.get(RUNS, headers=tenant["headers"])
+    assert listed.status_code == 200
+    assert [r["id"] for r in listed.json] == [second["id"], first["id"]]
+    assert "changes" not in listed.json[0]
+    assert json.loads(listed.headers["X-Pagination"])["total"] == 2
+    only_dry = client.get(RUNS, query_string={"dry_run": "true"}, headers=tenant["headers"]).json
+    assert [r["id"] for r in only_dry] == [first["id"]]
+    shown = client.get(f"{RUNS}/{first['id']}", headers=tenant["headers"])
+    assert shown.status_code == 200 and shown.json == first
+    changes = client.get(f"{RUNS}/{second['id']}/changes", headers=tenant["headers"])
+    assert [c["after"] for c in changes.json] == ["matched"]
+    assert client.get(f"{RUNS}/{first['id']}", headers=other_tenant["headers"]).status_code == 404
+    assert client.get(f"{RUNS}/{first['id']}/changes", headers=other_tenant["headers"]).status_code == 404
+    assert client.get(RUNS, headers=other_tenant["headers"]).json == []
+
+
+def test_filters_by_provider_and_occurrence_time(client, tenant, waiting_payment):
+    elsewhere = start(client, tenant, provider="monnify").json
+    assert elsewhere["counts"]["examined"] == 0
+    # The payment occurred at 2026-11-22T09:15:03Z (core_payload's transactionDate).
+    before = start(client, tenant, **{"to": "2026-11-22T09:15:03Z"}).json
+    assert before["counts"]["examined"] == 0
+    window = start(client, tenant, **{"from": "2026-11-22T09:15:03Z", "to": "2026-11-22T09:15:04Z"}).json
+    assert window["counts"] == {"examined": 1, "matched": 1, "changed": 0, "still_open": 0}
+
+
+def test_refused_inputs_are_422(client, tenant):
+    for body in (
+        {"from": "2026-11-02T00:00:00Z", "to": "2026-11-01T00:00:00Z"},
+        {"from": "yesterday"},
+        {"from": "2026-11-02T00:00:00"},  # no offset: which day is ambiguous
+        {"dry_run": "perhaps"},
+        {"provider": ""},
+        {"surprise": 1},
+    ):
+        response = start(client, tenant, **body)
+        assert response.status_code == 422, (body, response.json)
+    assert client.post(RUNS, data="x", headers=tenant["headers"]).status_code == 415
+    assert client.get(RUNS, query_string={"status": "asleep"}, headers=tenant["headers"]).status_code == 422
+    assert client.get(f"{RUNS}/999999", headers=tenant["headers"]).status_code == 404
+
+
+def test_an_empty_body_runs_everything(client, tenant, waiting_payment):
+    response = client.post(RUNS, headers=tenant["headers"])
+    assert response.status_code == 201, response.json
+    assert response.json["counts"]["matched"] == 1
+
+
+def test_still_open_ambiguous_and_exception_are_counted(client, tenant, create_order, post_core, reference_matching):
+    reference_matching(False)
+    lonely = post_core(core_payload(tenant["tenant_id"], transactionRef="T-A", paymentRef="NOBODY")).json
+    twice = post_core(
+        core_payload(tenant["tenant_id"], transactionRef="T-B", paymentRef="DUP-1", paymentMethod="transfer")
+    ).json
+    gone = post_core(core_payload(tenant["tenant_id"], transactionRef="T-C", paymentRef="GONE-1")).json
+    create_order(reference="DUP-1", customer={})
+    create_order(reference="DUP-X", payment_reference="dup-1", customer={})
+    cancelled = create_order(reference="GONE-1", customer={})
+    assert client.post(f"/api/v1/orders/{cancelled['id']}/cancel", headers=tenant["headers"]).status_code == 200
+    reference_matching(True)
+
+    run = start(client, tenant).json
+    assert run["counts"] == {"examined": 3, "matched": 0, "changed": 2, "still_open": 2}
+    changes = {c["payment_id"]: (c["before"], c["after"]) for c in run["changes"]}
+    assert changes == {twice["payment_id"]: ("unmatched", "ambiguous"), gone["payment_id"]: ("unmatched", "exception")}
+    assert payment(client, tenant, lonely["payment_id"])["reconciliation"] == "unmatched"
+    assert payment(client, tenant, twice["payment_id"])["reconciliation"] == "ambiguous"
+    # Once, not twice: the payment that became ambiguous is not retried again as an ambiguous one.
+    assert run["counts"]["examined"] == 3
+
+
+def test_orphan_refunds_are_retried(client, tenant, app):
+    """An orphan whose payment was stored by a path that did not adopt it (a fault, an
+    import): a dry run says it would apply, a run applies it, its payment is refunded."""
+    from flux_recon.models.transactions import write_transaction
+    from flux_recon.reconciliation.records import insert_payment
+    from tests.engine_helpers import notice
+
+    engine = app.extensions["engine"]
+    with app.app_context():
+        with write_transaction():
+            orphan = engine.record(
+                tenant_id=tenant["tenant_id"],
+                provider="core",
+                notice=notice("R-9", "30.00", kind="refund", parent="T-9"),
+            ).payment
+        assert orphan.reconciliation == "orphan"
+        with write_transaction():
+            parent = insert_payment(tenant["tenant_id"], "core", notice("T-9", "100.00", "NOBODY"), 10000, None)
+        Payment.update(updated_at=utcnow() - dt.timedelta(seconds=1)).execute()
+    db.close()
+
+    dry = start(client, tenant, dry_run=True).json
+    refund_change = next(c for c in dry["changes"] if c["payment_id"] == orphan.id)
+    assert (refund_change["before"], refund_change["after"]) == ("orphan", "matched")
+    assert refund_change["reason"] == "refund applied to payment T-9"
+    assert payment(client, tenant, orphan.id)["reconciliation"] == "orphan"
+    assert payment(client, tenant, parent.id)["refunded"] == "0.00"
+
+    real = start(client, tenant).json
+    assert real["counts"]["matched"] == 1
+    assert payment(client, tenant, orphan.id)["reconciliation"] == "matched"
+    assert payment(client, tenant, parent.id)["refunded"] == "30.00"
+
+
+def test_pages_through_payments_a_few_at_a_time(client, tenant, app, create_order, post_core, reference_matching):
+    reference_matching(False)
+    for n in range(7):
+        post_core(core_payload(tenant["tenant_id"], transactionRef=f"T-{n}", paymentRef=f"INV-{n}", amount="10.00"))
+        create_order(reference=f"INV-{n}", amount="10.00", customer={})
+    reference_matching(True)
+    pages = []
+    original = reconciliation_runs._open_payments
+
+    def counting(run, state, after_id, limit):
+        page = original(run, state, after_id, limit)
+        pages.append(len(page))
+        return page
+
+    with app.app_context():
+        reconciliation_runs._open_payments = counting
+        try:
+            run = reconciliation_runs.run_reconciliation(
+                tenant["tenant_id"], "test", app.extensions["engine"], app.extensions["plugin_manager"], page_size=3
+            )
+        finally:
+            reconciliation_runs._open_payments = original
+        assert (run.status, run.examined, run.matched) == ("completed", 7, 7)
+        assert max(pages) == 3 and sum(pages) == 7
+
+
+def _blocked_run(app, tenant_id, monkeypatch):
+    """Start a run in a thread that stops before its first page (its guard taken, no
+    transaction open, so SQLite's single writer is free) until released."""
+    inside, release = threading.Event(), threading.Event()
+    original = reconciliation_runs._open_payments
+    outcome = {}
+
+    def slow(*args, **kwargs):
+        if threading.current_thread() is thread:
+            inside.set()
+            assert release.wait(20)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(reconciliation_runs, "_open_payments", slow)
+
+    def work():
+        with app.app_context():
+            try:
+                outcome["run"] = reconciliation_runs.run_reconciliation(
+                    tenant_id, "first", app.extensions["engine"], app.extensions["plugin_manager"]
+                )
+            finally:
+                db.close()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    assert inside.wait(20), "the first run never reached its first payment"
+    return thread, release, outcome
+
+
+def test_a_second_run_at_once_is_refused_with_409(client, tenant, other_tenant, app, waiting_payment, monkeypatch):
+    thread, release, outcome = _blocked_run(app, tenant["tenant_id"], monkeypatch)
+    try:
+        second = start(client, tenant)
+        assert second.status_code == 409, second.json
+        assert "already in progress" in second.json["message"]
+        assert start(client, tenant, dry_run=True).status_code == 409
+        # Another tenant's run is not held up.
+        assert start(client, other_tenant).status_code == 201
+    finally:
+        release.set()
+        thread.join(30)
+    assert outcome["run"].status == "completed" and outcome["run"].matched == 1
+    # Once the first has ended, a new run may start.
+    assert start(client, tenant).status_code == 201
+
+
+def test_a_dead_runs_guard_does_not_block_for_ever(client, tenant, app, backend):
+    """A process that died mid-run leaves a "running" row. On PostgreSQL its advisory lock
+    died with it, so the next run proceeds at once; on SQLite once its heartbeat is stale."""
+    with app.app_context():
+        dead = ReconciliationRun.create(tenant=tenant["tenant_id"], actor="gone", heartbeat_at=utcnow())
+    db.close()
+    if backend == "sqlite":
+        assert start(client, tenant).status_code == 409
+        with app.app_context():
+            ReconciliationRun.update(heartbeat_at=utcnow() - reconciliation_runs.STALE_AFTER).where(
+                ReconciliationRun.id == dead.id
+            ).execute()
+        db.close()
+    response = start(client, tenant)
+    assert response.status_code == 201, response.json
+    assert client.get(f"{RUNS}/{dead.id}", headers=tenant["headers"]).json["status"] == "abandoned"
+
+
+def test_postgres_advisory_lock_held_elsewhere_refuses(client, tenant, app, backend):
+    if backend != "postgres":
+        pytest.skip("PostgreSQL's advisory lock")
+    from flux_recon.models.connections import open_database
+    from flux_recon.models.transactions import advisory_key
+
+    other = open_database(app.config["DATABASE_URL"])
+    other.connect()
+    try:
+        key = advisory_key("reconciliation-run", tenant["tenant_id"])
+        assert other.execute_sql("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+        assert start(client, tenant).status_code == 409
+        other.execute_sql("SELECT pg_advisory_unlock(%s)", (key,))
+        assert start(client, tenant).status_code == 201
+    finally:
+        other.close_all() if hasattr(other, "close_all") else other.close()
+
+
+def test_service_refuses_while_running(app, tenant, monkeypatch, waiting_payment):
+    thread, release, _ = _blocked_run(app, tenant["tenant_id"], monkeypatch)
+    try:
+        with app.app_context():
+            with pytest.raises(Conflict):
+                reconciliation_runs.run_reconciliation(
+                    tenant["tenant_id"], "second", app.extensions["engine"], app.extensions["plugin_manager"]
+                )
+        db.close()
+    finally:
+        release.set()
+        thread.join(30)
