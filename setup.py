@@ -34,6 +34,11 @@ setup(
         "urllib3>=2.8",
         "standardwebhooks>=1.1",
         "prometheus-client>=0.20",
+        # The merchant console: password hashes, TOTP second factor, its QR code, CSRF tokens.
+        "argon2-cffi>=23.1",
+        "pyotp>=2.9",
+        "segno>=1.6",
+        "flask-wtf>=1.2",
     ],
     extras_require={
         "test": [
@@ -44,6 +49,8 @@ setup(
             "schemathesis>=4.3",
             "ruff>=0.6",
             "import-linter>=2.1",
+            # Drives the system's Chromium (never a downloaded browser) in the console tests.
+            "playwright>=1.45",
         ],
     },
     entry_points={

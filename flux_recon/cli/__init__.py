@@ -236,3 +236,7 @@ _register_plugin_commands()
 from flux_recon.cli.send_test_webhook import send_test_webhook  # noqa: E402 - kept beside the plugins' commands
 
 cli.add_command(send_test_webhook)
+
+from flux_recon.cli.users import users  # noqa: E402
+
+cli.add_command(users)

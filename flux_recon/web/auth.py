@@ -9,6 +9,7 @@ from flask_smorest import abort
 
 from flux_recon.core.api_keys import hash_api_key
 from flux_recon.models import ApiKey, Tenant
+from flux_recon.services.api_keys import allows
 
 SECURITY_SCHEMES = {
     "bearerAuth": {
@@ -40,6 +41,8 @@ def require_tenant() -> None:
     )
     if row is None:
         abort(401, message="unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+    if not allows(row.scope, request.method):
+        abort(403, message="this API key is read-only (scope read): use a key with scope write")
     g.tenant = row.tenant
     g.actor = f"api_key:{row.prefix}"
 
