@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flux_recon.core.metrics import UNRECORDED, WEBHOOKS
+from flux_recon.core.states import Verdict
 from flux_recon.models import WebhookEvent, utcnow
 from flux_recon.models.prepared import PreparedInsert
 
@@ -13,6 +14,10 @@ KEPT_HEADERS = ("Content-Type", "Content-Length", "User-Agent", "X-Forwarded-For
 
 
 _insert = PreparedInsert(WebhookEvent)
+
+UNRECOGNIZED_EVENT = "webhook.unrecognized"
+# Where a merchant replays a stored webhook once its plugin reads the format.
+REPLAY_PATH = "/api/v1/webhook-events/{id}/replay"
 
 
 def redact(value: str) -> str:
@@ -63,6 +68,45 @@ def record(
         authenticated=authenticated,
         replay_of=replay_of,
     )
+
+
+def unrecognized_announced(replay_of: int | None) -> bool:
+    """Whether the webhook a replay goes back to was already announced as unrecognized: by
+    the webhook as received, an earlier replay, or a replay of one. A first arrival never was."""
+    if replay_of is None:
+        return False
+    chain, current = [], replay_of
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = WebhookEvent.select(WebhookEvent.replay_of).where(WebhookEvent.id == current).scalar()
+    return (
+        WebhookEvent.select()
+        .where(
+            (WebhookEvent.verdict == Verdict.UNRECOGNIZED)
+            & (WebhookEvent.id.in_(chain) | WebhookEvent.replay_of.in_(chain))
+        )
+        .exists()
+    )
+
+
+def unrecognized_event(record: WebhookEvent) -> dict:
+    """The ``webhook.unrecognized`` domain event of an inbox record, with the document
+    subscribers receive. It names the record and why; it never carries the body or headers,
+    which may hold a signature or the payer's details (they stay in the inbox, behind the API)."""
+    replayable = bool(record.authenticated and record.body is not None and not record.body_truncated)
+    document = {
+        "webhook_event_id": record.id,
+        "provider": record.provider,
+        "integration_id": record.integration_id,
+        "reason": record.reason,
+        "http_status": record.http_status,
+        "received_at": record.received_at.isoformat(),
+        "replay_of": record.replay_of,
+        "replayable": replayable,
+        "replay": REPLAY_PATH.format(id=record.id) if replayable else None,
+    }
+    payload = {"webhook_event_id": record.id, "provider": record.provider, "integration_id": record.integration_id}
+    return {"event_type": UNRECOGNIZED_EVENT, "tenant_id": record.tenant_id, "payload": payload, "document": document}
 
 
 def count_unrecorded(integration, verdict: str) -> None:

@@ -171,17 +171,7 @@ class WebhookPipeline:
         """Parse an authenticated webhook and record what it carries; raises Rejection."""
         notices = _parse(provider, webhook)
         if isinstance(notices, Unrecognized):
-            status = provider.unrecognized_status
-            self._record(arrival, Verdict.UNRECOGNIZED, status, notices.reason)
-            if status >= 400:
-                raise _Answered(status, Verdict.UNRECOGNIZED, notices.reason)
-            return {
-                "status": Verdict.UNRECOGNIZED,
-                "reason": notices.reason,
-                "payment_id": None,
-                "reconciliation": None,
-                "payments": [],
-            }
+            return self._unrecognized(provider, arrival, notices.reason)
         if isinstance(notices, Ignored):
             self._record(arrival, Verdict.IGNORED, 200, notices.reason)
             return {
@@ -192,6 +182,26 @@ class WebhookPipeline:
                 "payments": [],
             }
         return self._accept(arrival, notices)
+
+    def _unrecognized(self, provider, arrival: Arrival, reason: str) -> dict:
+        """Keep a webhook its plugin cannot read, and tell the merchant (``webhook.unrecognized``)
+        in the same transaction: it may be a payment. A replay that is again unrecognized is
+        not announced again; the one who replays it sees the answer."""
+        status = provider.unrecognized_status
+        with publishing(self.plugin_manager) as events:
+            announced = inbox.unrecognized_announced(arrival.replay_of)
+            record = self._record(arrival, Verdict.UNRECOGNIZED, status, reason)
+            if not announced:
+                events.append(inbox.unrecognized_event(record))
+        if status >= 400:
+            raise _Answered(status, Verdict.UNRECOGNIZED, reason)
+        return {
+            "status": Verdict.UNRECOGNIZED,
+            "reason": reason,
+            "payment_id": None,
+            "reconciliation": None,
+            "payments": [],
+        }
 
     @staticmethod
     def _authenticate(provider, webhook, context):
@@ -258,8 +268,8 @@ class WebhookPipeline:
             "payments": payments,
         }
 
-    def _record(self, arrival: Arrival, verdict, http_status, reason, payment_id=None):
-        inbox.record(
+    def _record(self, arrival: Arrival, verdict, http_status, reason, payment_id=None) -> WebhookEvent:
+        return inbox.record(
             integration=arrival.integration,
             client_ip=arrival.client_ip,
             verdict=verdict,
@@ -293,7 +303,7 @@ def _require_json(mimetype: str) -> None:
         )
 
 
-def _parse(provider, webhook: WebhookRequest) -> list[PaymentNotice] | Ignored:
+def _parse(provider, webhook: WebhookRequest) -> list[PaymentNotice] | Ignored | Unrecognized:
     try:
         webhook.payload  # noqa: B018 - parse once here so malformed JSON is a 400, not a 422
         result = provider.parse(webhook)

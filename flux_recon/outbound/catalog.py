@@ -107,6 +107,23 @@ EVENT_TYPES: dict[str, dict] = {
             ],
         },
     },
+    "webhook.unrecognized": {
+        "description": "A provider sent an authenticated webhook its plugin does not know (an event type or a "
+        "shape it cannot read). It may be a payment, so it is kept in the inbox, never ignored: look at it "
+        "(GET /api/v1/webhook-events/{webhook_event_id}) and replay it once the plugin reads it. Sent once per "
+        "webhook received, not again when a replay is still unrecognized. Never carries the body or headers.",
+        "example": {
+            "webhook_event_id": 311,
+            "provider": "opay",
+            "integration_id": 3,
+            "reason": "unknown Opay notification type 'MACQUIRING_REFUND'",
+            "http_status": 200,
+            "received_at": "2026-11-22T09:15:04.512000+00:00",
+            "replay_of": None,
+            "replayable": True,
+            "replay": "/api/v1/webhook-events/311/replay",
+        },
+    },
 }
 
 # Sent only by POST /subscriptions/{id}/test; never subscribed to.

@@ -46,7 +46,9 @@ class WebhookEventQueryArgsSchema(ma.Schema):
 
 
 class ReplayResultSchema(ma.Schema):
-    status = ma.fields.String(metadata={"description": "accepted | duplicate | ignored | invalid_payload"})
+    status = ma.fields.String(
+        metadata={"description": "accepted | duplicate | ignored | unrecognized | invalid_payload | ..."}
+    )
     reason = ma.fields.String(allow_none=True)
     errors = ma.fields.Dict()
     payment_id = ma.fields.Integer(allow_none=True)
