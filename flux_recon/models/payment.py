@@ -7,7 +7,7 @@ import peewee
 from flux_recon.core.states import PaymentStatus, Reconciliation
 from flux_recon.models.base import BaseModel, JSONField, UTCDateTimeField, utcnow
 from flux_recon.models.integration import Integration
-from flux_recon.models.order import SalesOrder
+from flux_recon.models.order import KEY_LENGTH, SalesOrder
 from flux_recon.models.tenant import Tenant
 
 RECONCILIATION_STATES = tuple(Reconciliation)
@@ -63,6 +63,27 @@ class Payment(BaseModel):
             (("tenant", "received_at"), False),
             # Refunds find their payment, and a late payment its orphan refunds.
             (("tenant", "provider", "parent_external_id"), False),
+            # A new or changed order finds the open payments it may be for (matching in
+            # both directions): by the account paid into, and by amount (then customer).
+            (("tenant", "destination_account"), False),
+            (("tenant", "currency", "amount_minor"), False),
+        )
+
+
+class PaymentReference(BaseModel):
+    """One reference a payment carried, in the matching form (``reference_key``): an order
+    finds the payments that name it through this index, not by reading every payment's
+    JSON. Written with the payment (payments only; refunds are never for an order)."""
+
+    tenant = peewee.ForeignKeyField(Tenant, on_delete="CASCADE")
+    payment = peewee.ForeignKeyField(Payment, backref="reference_keys", on_delete="CASCADE")
+    reference_key = peewee.CharField(max_length=KEY_LENGTH)
+
+    class Meta:
+        table_name = "payment_reference"
+        indexes = (
+            (("tenant", "reference_key"), False),
+            (("payment", "reference_key"), True),
         )
 
 

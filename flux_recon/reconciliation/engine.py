@@ -17,7 +17,8 @@ from flux_recon.models.audit_log import record_audit
 from flux_recon.providers import NoticeKind, NoticeStatus, PaymentNotice
 from flux_recon.reconciliation import refunds
 from flux_recon.reconciliation.allocation import allocate, lock_order
-from flux_recon.reconciliation.matchers import Matcher
+from flux_recon.reconciliation.match_locks import lock_match_keys, notice_keys
+from flux_recon.reconciliation.matchers import AmountCustomerMatcher, Matcher, ReferenceMatcher, VirtualAccountMatcher
 from flux_recon.reconciliation.records import (
     Outcome,
     exact,
@@ -38,6 +39,12 @@ FORWARD_TRANSITIONS = {
 
 class Engine:
     """Records notices and reconciles payments with the registered matchers, in priority order."""
+
+    @classmethod
+    def builtin(cls) -> Engine:
+        """The built-in strategies only (what ``flux_recon_register_matchers`` registers
+        when no plugin adds one)."""
+        return cls([ReferenceMatcher(), VirtualAccountMatcher(), AmountCustomerMatcher()])
 
     def __init__(self, matchers: Iterable[Matcher]):
         self.matchers = sorted(matchers, key=lambda m: (m.priority, m.name))
@@ -68,6 +75,8 @@ class Engine:
         refunds.lock_link(tenant_id, provider, notice)
         if notice.kind != NoticeKind.PAYMENT:
             return refunds.record(tenant_id, provider, notice, amount_minor, integration_id, actor, settings)
+        # Before orders are read: a payment and an order created at the same moment meet.
+        lock_match_keys(tenant_id, notice_keys(notice))
 
         payment = insert_payment(tenant_id, provider, notice, amount_minor, integration_id)
         if payment is None:

@@ -3,20 +3,41 @@
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Sequence
+from functools import reduce
 from typing import ClassVar
 
-from flux_recon.core.states import OrderStatus
+from peewee import fn
+
+from flux_recon.core.states import OrderStatus, PaymentStatus, Reconciliation
 from flux_recon.hookspecs import hookimpl
-from flux_recon.models import SalesOrder, reference_key
+from flux_recon.models import Payment, PaymentReference, SalesOrder, reference_key
 from flux_recon.models.prepared import Param, Prepared
 from flux_recon.money import to_minor
-from flux_recon.providers import PaymentNotice
+from flux_recon.providers import NoticeKind, PaymentNotice
 from flux_recon.reconciliation.rules import ReconciliationSettings
 
 # Enough to show a merchant the competing orders without loading a whole customer history.
 MAX_CANDIDATES = 20
 OPEN_STATUSES = (OrderStatus.OPEN, OrderStatus.PARTIALLY_PAID)
+# Open payments one strategy hands a new or changed order (instalments paid before the
+# order existed, say); more wait for a reconciliation run.
+MAX_OPEN_PAYMENTS = 100
+# Payments waiting for an order: succeeded payments (not refunds), nothing allocated yet.
+OPEN_RECONCILIATION = (Reconciliation.UNMATCHED, Reconciliation.AMBIGUOUS)
+
+
+def open_payment(tenant_id: str):
+    """A query of the tenant's payments still waiting for an order; a strategy's
+    ``open_payments`` narrows it by an index of its own."""
+    return Payment.select().where(
+        (Payment.tenant == tenant_id)
+        & (Payment.kind == NoticeKind.PAYMENT.value)
+        & (Payment.status == PaymentStatus.SUCCEEDED.value)
+        & Payment.reconciliation.in_(OPEN_RECONCILIATION)
+        & (Payment.allocated_minor == 0)
+    )
 
 
 def union_by_id(*lookups):
@@ -54,7 +75,14 @@ class Matcher:
     """A reconciliation strategy. Subclass it, set ``name`` and ``priority`` (lower runs
     first) and implement ``candidates``, which returns the orders this strategy thinks the
     notice pays: none, one (a match) or several (ambiguous). It must be an indexed query:
-    its cost may not grow with the number of orders."""
+    its cost may not grow with the number of orders.
+
+    ``open_payments`` is the other direction: the open payments (``open_payment(tenant)``
+    narrows a query to them) that this strategy might give to ``order``, for when an order
+    is created or changed. Each found payment is then matched again by every strategy, in
+    priority order, so it only has to find, not decide. Also an indexed query: its cost may
+    not grow with the number of payments. The default finds none (such a strategy still
+    takes part when a payment is matched again, e.g. by a reconciliation run)."""
 
     name: ClassVar[str]
     priority: ClassVar[int] = 1000
@@ -63,6 +91,9 @@ class Matcher:
         self, tenant_id: str, notice: PaymentNotice, settings: ReconciliationSettings
     ) -> Sequence[SalesOrder]:
         raise NotImplementedError
+
+    def open_payments(self, order: SalesOrder, settings: ReconciliationSettings) -> Sequence[Payment]:
+        return ()
 
 
 class ReferenceMatcher(Matcher):
@@ -88,6 +119,18 @@ class ReferenceMatcher(Matcher):
                 return named
         return []
 
+    def open_payments(self, order, settings):
+        keys = list(dict.fromkeys(key for key in (order.reference_key, order.payment_reference_key) if key))
+        if not keys:
+            return []
+        return list(
+            open_payment(order.tenant_id)
+            .join(PaymentReference, on=(PaymentReference.payment == Payment.id))
+            .where((PaymentReference.tenant == order.tenant_id) & PaymentReference.reference_key.in_(keys))
+            .order_by(Payment.id)
+            .limit(MAX_OPEN_PAYMENTS)
+        )
+
 
 class VirtualAccountMatcher(Matcher):
     """The account paid into equals an order's ``virtual_account``.
@@ -108,11 +151,23 @@ class VirtualAccountMatcher(Matcher):
         still_open = [order for order in orders if order.status in OPEN_STATUSES]
         return still_open or orders
 
+    def open_payments(self, order, settings):
+        account = (order.virtual_account or "").strip()
+        if not account:
+            return []
+        return list(
+            open_payment(order.tenant_id)
+            .where(Payment.destination_account == account)
+            .order_by(Payment.id)
+            .limit(MAX_OPEN_PAYMENTS)
+        )
+
 
 class AmountCustomerMatcher(Matcher):
     """Exactly one open order of the same customer (customer id, email or phone), in the
     payment's currency, whose outstanding amount equals the payment, created within the
-    tenant's window before the payment."""
+    tenant's window of the payment's time, before or after it: which of the two came first
+    (or which clock was a little behind) does not decide a match."""
 
     name = "amount_customer"
     priority = 300
@@ -132,8 +187,40 @@ class AmountCustomerMatcher(Matcher):
             currency=notice.currency,
             amount_minor=to_minor(notice.amount, notice.currency),
             since=notice.occurred_at - settings.customer_window,
-            until=notice.occurred_at,
+            until=notice.occurred_at + settings.customer_window,
             **known,
+        )
+
+    def open_payments(self, order, settings):
+        if order.status not in OPEN_STATUSES or order.outstanding_minor <= 0:
+            return []
+        # Stored payer details are as the provider sent them; the comparison is the one
+        # ``candidates`` makes (trimmed; the email case-insensitive), on the few payments
+        # of this amount that the index yields.
+        same_customer = [
+            fn.TRIM(column) == value
+            for column, value in (
+                (Payment.payer_customer_id, order.customer_id and order.customer_id.strip()),
+                (Payment.payer_phone, order.customer_phone and order.customer_phone.strip()),
+            )
+            if value
+        ]
+        if order.customer_email and order.customer_email.strip():
+            same_customer.append(fn.LOWER(fn.TRIM(Payment.payer_email)) == order.customer_email.strip().lower())
+        if not same_customer:
+            return []
+        return list(
+            open_payment(order.tenant_id)
+            .where(
+                (Payment.currency == order.currency)
+                & (Payment.amount_minor == order.outstanding_minor)
+                & Payment.occurred_at.between(
+                    order.created_at - settings.customer_window, order.created_at + settings.customer_window
+                )
+                & reduce(operator.or_, same_customer)
+            )
+            .order_by(Payment.id)
+            .limit(MAX_OPEN_PAYMENTS)
         )
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from flux_recon.core.domain_events import payment_event
 from flux_recon.core.states import Reconciliation, Verdict
-from flux_recon.models import Payment, Tenant, utcnow
+from flux_recon.models import Payment, PaymentReference, Tenant, reference_key, utcnow
+from flux_recon.models.order import KEY_LENGTH
 from flux_recon.models.prepared import PreparedInsert, PreparedUpdate
 from flux_recon.money import MoneyError, from_minor, normalize_currency, to_minor
 from flux_recon.providers import NoticeKind, Payer, PaymentNotice
@@ -82,9 +83,23 @@ def insert_payment(tenant_id, provider, notice: PaymentNotice, amount_minor: int
     transaction usable, in one statement (no savepoint around it). The unique index
     settles concurrent duplicates: the second insert waits for the first, then does nothing.
     """
-    return _insert_payment(
+    payment = _insert_payment(
         tenant=tenant_id, integration=integration_id, provider=provider, **_fields(notice, amount_minor)
     )
+    if payment is not None and notice.kind == NoticeKind.PAYMENT:
+        keys = payment_reference_keys(notice.references)
+        if keys:
+            PaymentReference.insert_many(
+                [{"tenant": tenant_id, "payment": payment.id, "reference_key": key} for key in keys]
+            ).execute()
+    return payment
+
+
+def payment_reference_keys(references) -> list[str]:
+    """The distinct matching forms of a payment's references that could name an order (a
+    key longer than any order's cannot)."""
+    keys = dict.fromkeys(reference_key(r) for r in references if isinstance(r, str))
+    return [key for key in keys if key and len(key) <= KEY_LENGTH]
 
 
 def find_payment(tenant_id, provider, external_id) -> Payment:

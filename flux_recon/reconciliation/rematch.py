@@ -6,18 +6,19 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from flux_recon.core.states import PaymentStatus, Reconciliation
-from flux_recon.models import Allocation, Payment
+from flux_recon.models import Allocation, Payment, SalesOrder
 from flux_recon.models.audit_log import record_audit
 from flux_recon.money import from_minor
 from flux_recon.providers import NoticeKind
 from flux_recon.reconciliation.allocation import lock_payment
 from flux_recon.reconciliation.engine import Decision, Engine, refusal_reason
+from flux_recon.reconciliation.matchers import OPEN_RECONCILIATION
 from flux_recon.reconciliation.records import notice_from_payment
 from flux_recon.reconciliation.rules import ReconciliationSettings
 
 # Payments still waiting for an order. Orphan refunds wait for a payment, not an order;
 # exceptions and partial matches wait for a person.
-OPEN_STATES = (Reconciliation.UNMATCHED, Reconciliation.AMBIGUOUS)
+OPEN_STATES = OPEN_RECONCILIATION
 
 
 @dataclass
@@ -160,3 +161,38 @@ def _preview(result: RematchResult, payment: Payment, decision: Decision) -> Non
         result.after = Reconciliation.UNMATCHED
         result.reason = decision.reason
     result.after = str(result.after)
+
+
+def open_payments_for(
+    engine: Engine, order: SalesOrder, settings: ReconciliationSettings, *, previous: SalesOrder | None = None
+) -> list[Payment]:
+    """The open payments ``order`` may be for, oldest first: what each enabled strategy
+    finds for it by an index. ``previous``: the order as it was before a change, so payments
+    that named it by its old values (ambiguous between it and another) are looked at too."""
+    found: dict[int, Payment] = {}
+    for matcher in engine.matchers:
+        if matcher.name in settings.disabled_strategies:
+            continue
+        for version in (order, previous) if previous is not None else (order,):
+            for payment in matcher.open_payments(version, settings):
+                found.setdefault(payment.id, payment)
+    return [found[payment_id] for payment_id in sorted(found)]
+
+
+def rematch_for_order(
+    engine: Engine,
+    order: SalesOrder,
+    *,
+    settings: ReconciliationSettings,
+    actor: str,
+    trigger: str,
+    previous: SalesOrder | None = None,
+    dry_run: bool = False,
+) -> list[RematchResult]:
+    """Match again every open payment a created or changed order may be for (see
+    ``open_payments_for``), oldest first, each by every strategy in priority order. Call
+    inside the order's write transaction; the events are the caller's to publish."""
+    return [
+        rematch_payment(engine, payment, settings=settings, actor=actor, dry_run=dry_run, trigger=trigger)
+        for payment in open_payments_for(engine, order, settings, previous=previous)
+    ]

@@ -16,8 +16,9 @@ class ReconciliationSettings:
     """What a tenant has chosen; ``from_json(None)`` gives the defaults.
 
     ``disabled_strategies``: matcher names that do not run for this tenant.
-    ``customer_window_days``: how long before a payment an order may have been created
-    for the amount + customer strategy to consider it.
+    ``customer_window_days``: how far apart, either way, an order's creation and a
+    payment's time may be for the amount + customer strategy to pair them (a payment may
+    come first: a pro-forma invoice paid by transfer, a sale keyed in later).
     ``tolerances``: per currency, the underpayment (in minor units) that still counts as paid.
     """
 

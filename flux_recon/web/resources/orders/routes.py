@@ -6,7 +6,12 @@ from flask.views import MethodView
 from flux_recon.services import orders
 from flux_recon.web.api import Blueprint
 from flux_recon.web.pager import PeeweePage
-from flux_recon.web.resources.orders.schemas import OrderCreateSchema, OrderQueryArgsSchema, OrderSchema
+from flux_recon.web.resources.orders.schemas import (
+    OrderCreateSchema,
+    OrderQueryArgsSchema,
+    OrderSchema,
+    OrderUpdateSchema,
+)
 
 blp = Blueprint("orders", __name__, description="Sales orders: what you expect to be paid.")
 
@@ -16,6 +21,11 @@ ORDER_EXAMPLE = {
     "currency": "NGN",
     "customer": {"id": "C-77", "name": "Ada Obi", "email": "ada@example.com", "phone": "+2348012345678"},
 }
+
+
+def _matching() -> dict:
+    extensions = current_app.extensions
+    return {"engine": extensions["engine"], "plugin_manager": extensions["plugin_manager"]}
 
 
 @blp.route("")
@@ -32,8 +42,13 @@ class Orders(MethodView):
     @blp.response(201, OrderSchema)
     @blp.errors(409)
     def post(self, data):
-        """Create a sales order"""
-        return orders.create_order(g.tenant.id, g.actor, **data), 201
+        """Create a sales order
+
+        Payments received before the order existed (unmatched, or ambiguous) are looked up
+        and matched to it by the same strategies as a webhook, in the same transaction: the
+        order in the answer shows what they paid.
+        """
+        return orders.create_order(g.tenant.id, g.actor, **data, **_matching()), 201
 
 
 @blp.route("/<int:order_id>")
@@ -43,6 +58,22 @@ class OrderById(MethodView):
     def get(self, order_id):
         """Show an order with its paid, outstanding and overpaid amounts"""
         return orders.get_order(g.tenant.id, order_id)
+
+    @blp.arguments(OrderUpdateSchema, example={"payment_reference": "PAY-88231", "amount": "17500.00"})
+    @blp.response(200, OrderSchema)
+    @blp.errors(404, 409)
+    def patch(self, data, order_id):
+        """Change an order
+
+        Only the fields sent change (`customer`: the customer fields sent). The amount
+        cannot go below what is already allocated, nor the currency change once a payment
+        is allocated (422); the reference stays unique (409); a cancelled order cannot be
+        changed (409). Every change is in the audit log with the values before and after,
+        and the status follows a new amount. A change to a field matching uses (references,
+        virtual account, customer, amount, currency) looks up the open payments the order
+        may now be for and matches them as a webhook would.
+        """
+        return orders.update_order(g.tenant.id, g.actor, order_id, data, **_matching())
 
 
 @blp.route("/<int:order_id>/cancel")

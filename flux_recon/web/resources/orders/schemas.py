@@ -14,6 +14,17 @@ class CustomerSchema(ma.Schema):
     phone = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=40))
 
 
+def check_amount(data: dict) -> None:
+    """A positive amount the currency can hold, when both are given."""
+    if "amount" in data and "currency" in data:
+        try:
+            minor = to_minor(data["amount"], data["currency"])
+        except MoneyError as exc:
+            raise ma.ValidationError(str(exc), "amount") from None
+        if minor <= 0:
+            raise ma.ValidationError("amount must be greater than zero", "amount")
+
+
 class OrderCreateSchema(ma.Schema):
     reference = ma.fields.String(
         required=True,
@@ -37,13 +48,29 @@ class OrderCreateSchema(ma.Schema):
 
     @ma.validates_schema
     def amount_fits_currency(self, data, **kwargs):
-        if "amount" in data and "currency" in data:
-            try:
-                minor = to_minor(data["amount"], data["currency"])
-            except MoneyError as exc:
-                raise ma.ValidationError(str(exc), "amount") from None
-            if minor <= 0:
-                raise ma.ValidationError("amount must be greater than zero", "amount")
+        check_amount(data)
+
+
+class OrderUpdateSchema(ma.Schema):
+    """Only the fields sent change; null clears an optional one."""
+
+    reference = ma.fields.String(
+        validate=[ma.validate.Length(min=1, max=200), ma.validate.Regexp(r".*\S", error="must not be blank")],
+        metadata={"description": "a new order number; unique per tenant"},
+    )
+    amount = Amount(metadata={"description": "decimal string or exact number; never below what is already allocated"})
+    currency = Currency(metadata={"description": "fixed once a payment is allocated to the order"})
+    payment_reference = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=200))
+    virtual_account = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=64))
+    description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=2000))
+    customer = ma.fields.Nested(
+        CustomerSchema, metadata={"description": "the customer fields sent change; the others stay"}
+    )
+
+    @ma.validates_schema
+    def amount_fits_currency(self, data, **kwargs):
+        # An amount sent alone is checked against the order's currency by the service.
+        check_amount(data)
 
 
 class OrderCustomerView(ma.Schema):

@@ -16,7 +16,10 @@ class ReconciliationSettingsSchema(ma.Schema):
         strict=True,
         validate=ma.validate.Range(min=0, max=MAX_CUSTOMER_WINDOW_DAYS),
         metadata={
-            "description": "amount + customer matching considers orders created this many days before the payment",
+            "description": (
+                "amount + customer matching pairs a payment and an order whose times are at most this many"
+                " days apart, whichever came first"
+            ),
             "example": 30,
         },
     )
