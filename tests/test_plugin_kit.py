@@ -21,9 +21,11 @@ from flux_recon import (
     HeaderHmac,
     Ignored,
     IpAllowlist,
+    OptionField,
     PayloadError,
     PaymentNotice,
     Provider,
+    Unrecognized,
     WebhookRequest,
     encode_json,
     from_minor,
@@ -59,11 +61,16 @@ class Good(Provider):
     auth = (IpAllowlist(), HeaderHmac("X-Sig", "sha256", "hex", keys=secret_of("webhook_secret")))
     credentials = (CredentialField("webhook_secret", "Webhook secret"),)
     default_allowlist = ("203.0.113.0/28",)
+    event_types = {"charge.succeeded": "payment", "payout.paid": "no_money"}
 
     def parse(self, webhook):
         payload = webhook.payload
-        if not isinstance(payload, dict) or payload.get("event") != "charge.succeeded":
-            return Ignored("not a charge")
+        if not isinstance(payload, dict):
+            raise PayloadError("not a Good event", {"body": ["must be an object"]})
+        if payload.get("event") == "payout.paid":
+            return Ignored("a payout carries no customer money")
+        if payload.get("event") != "charge.succeeded":
+            return Unrecognized(f"unknown event {str(payload.get('event'))[:40]!r}")
         try:
             return [
                 PaymentNotice(
@@ -368,7 +375,7 @@ class KoboUnbounded(Good):
         if not isinstance(payload, dict) or not isinstance(payload.get("kobo"), int):
             raise PayloadError("not a charge")
         result = super().parse(webhook)
-        if isinstance(result, Ignored):
+        if not isinstance(result, list):
             return result
         amount = from_minor(payload["kobo"], "NGN")
         return [PaymentNotice(**{**result[0].__dict__, "amount": amount, "currency": "NGN"})]
@@ -401,3 +408,118 @@ def test_base64_signatures_are_signed_in_base64():
     signed = provider.sign(charge(), {"webhook_secret": "k"})
     assert signed.headers["X-Sig"] == base64.b64encode(hmac.new(b"k", signed.body, hashlib.sha256).digest()).decode()
     assert failure(provider, "test_signed_samples_pass_the_declared_auth") is None
+
+
+# -- nothing that may be a payment is ignored -------------------------------------------
+
+
+class IgnoresTheUnknown(Good):
+    """The mistake the rule exists for: every event it does not handle is acknowledged and dropped."""
+
+    def parse(self, webhook):
+        payload = webhook.payload
+        if isinstance(payload, dict) and payload.get("event") != "charge.succeeded":
+            return Ignored("not a charge")
+        return super().parse(webhook)
+
+
+def test_a_provider_that_ignores_an_unknown_event_type_fails():
+    message = failure(IgnoresTheUnknown, "test_an_unknown_event_type_is_not_ignored")
+    assert "sample 'charge' with event = 'flux.kit.unknown-event' (was 'charge.succeeded') is Ignored" in message
+    assert "sample 'other' with event = 'flux.kit.unknown-event' (was 'payout.paid') is Ignored" in message
+    assert "a body of unknown shape" in message and "Unrecognized(reason)" in message
+
+
+def test_an_event_type_nested_one_level_down_is_found_and_replaced():
+    class Nested(Good):
+        def parse(self, webhook):
+            payload = webhook.payload
+            flat = {**payload, "event": payload.get("meta", {}).get("kind")} if isinstance(payload, dict) else payload
+            return IgnoresTheUnknown.parse(self, WebhookRequest(body=encode_json(flat)))
+
+        @classmethod
+        def sample_payloads(cls):
+            return {"charge": {"meta": {"kind": "charge.succeeded"}, **charge(event=None)}}
+
+    assert "meta.kind = 'flux.kit.unknown-event'" in failure(Nested, "test_an_unknown_event_type_is_not_ignored")
+
+
+def test_a_provider_that_ignores_an_unknown_shape_fails():
+    class TypeOnly(Good):
+        def parse(self, webhook):
+            payload = webhook.payload
+            if isinstance(payload, dict) and "event" not in payload:
+                return Ignored("no event field")
+            return super().parse(webhook)
+
+    message = failure(TypeOnly, "test_an_unknown_event_type_is_not_ignored")
+    assert "a body of unknown shape" in message and "no event field" in message
+    assert "sample 'charge'" not in message
+
+
+def test_a_payload_error_for_an_unknown_type_passes():
+    class Strict(Good):
+        def parse(self, webhook):
+            result = super().parse(webhook)
+            if isinstance(result, Unrecognized):
+                raise PayloadError("not an event this provider sends")
+            return result
+
+    assert failure(Strict, "test_an_unknown_event_type_is_not_ignored") is None
+
+
+def test_samples_that_carry_no_declared_type_fail_when_several_are_declared():
+    provider = variant(event_types={"charge.ok": "payment", "charge.gone": "refund"})
+    message = failure(provider, "test_an_unknown_event_type_is_not_ignored")
+    assert "no sample carries one of the declared event_types (charge.gone, charge.ok)" in message
+    # One declared type and no type field: a single-shape webhook (as Fluxvend's core one).
+    assert failure(variant(event_types={"charge": "payment"}), "test_an_unknown_event_type_is_not_ignored") is None
+
+
+@pytest.mark.parametrize(
+    ("event_types", "expected"),
+    [
+        ({}, "event_types is empty"),
+        ({"charge.succeeded": "money"}, "carries 'money': must be one of payment, refund, reversal"),
+        ({" ": "payment"}, "must be a non-empty string"),
+    ],
+)
+def test_event_types_must_be_declared_with_what_each_carries(event_types, expected):
+    assert expected in failure(variant(event_types=event_types), "test_event_types_are_declared")
+
+
+def test_a_no_money_sample_parsed_into_notices_fails():
+    swapped = variant(event_types={"charge.succeeded": "no_money", "payout.paid": "payment"})
+    message = failure(swapped, "test_no_money_samples_are_not_parsed_into_notices")
+    assert message == "sample 'charge' (event = 'charge.succeeded', declared no_money) is parsed into notices"
+
+
+def test_a_sample_the_provider_does_not_recognise_fails():
+    provider = variant(sample_payloads=classmethod(lambda cls: {"charge": charge(), "new": {"event": "charge.new"}}))
+    message = failure(provider, "test_every_sample_parses_into_valid_notices_or_ignored")
+    assert "sample 'new': is Unrecognized (unknown event 'charge.new')" in message
+
+
+def test_an_unrecognized_without_a_reason_fails():
+    class Mute(Good):
+        def parse(self, webhook):
+            result = super().parse(webhook)
+            return Unrecognized("") if isinstance(result, Unrecognized) else result
+
+    assert "Unrecognized needs a reason" in failure(Mute, "test_an_unknown_event_type_is_not_ignored")
+
+
+def test_samples_are_parsed_with_the_integrations_options():
+    class Unit(Good):
+        option_fields = (OptionField("unit", "Amount unit", default="major", choices=("major", "minor")),)
+
+        def parse(self, webhook):
+            result = super().parse(webhook)
+            if webhook.options["unit"] == "minor" and isinstance(result, list):
+                return [PaymentNotice(**{**result[0].__dict__, "amount": result[0].amount / 100})]
+            return result
+
+    assert failure(Unit, "test_every_sample_parses_into_valid_notices_or_ignored") is None
+    assert failure(Unit, "test_an_unknown_event_type_is_not_ignored") is None
+    kit = conformance(Unit, options={"unit": "minor"})
+    assert kit.parse(kit.signed("charge"))[0].amount == Decimal("0.25")

@@ -27,6 +27,7 @@ from flux_recon.providers import (
     PayloadError,
     PaymentNotice,
     Provider,
+    Unrecognized,
     WebhookRequest,
     encode_json,
 )
@@ -41,6 +42,12 @@ SAMPLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 CREDENTIAL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 # What a notice says about money and identity: tampering that changes any of these and
 # still passes auth is forgery. (Descriptive fields such as payer or method may be unsigned.)
+# What an event type may carry (Provider.event_types); only "no_money" types may be Ignored.
+EVENT_TYPE_CARRIES = ("payment", "refund", "reversal", "settlement", "no_money")
+# An event type no provider sends, put where a sample names its type.
+UNKNOWN_EVENT_TYPE = "flux.kit.unknown-event"
+# An authenticated body of a shape no provider sends.
+UNKNOWN_SHAPE = {"flux_kit": "an unknown shape", "id": "flux-kit-0001"}
 SIGNIFICANT = (
     "external_id",
     "kind",
@@ -69,6 +76,8 @@ class ProviderConformance:
     - ``unsigned_samples``: names of samples the provider really sends without any
       signature (protected by the allow-list alone), e.g. Opay's POS notifications;
     - ``entry_point``: the name the plugin's ``flux_recon`` entry point must have;
+    - ``options``: the integration options the samples are parsed with (default: the
+      provider's ``option_fields`` defaults), e.g. ``{"api_generation": "v1"}``;
     - ``max_examples``: how many hostile bodies the property-based check tries (200).
 
     To leave a check out, override its method in the subclass with a reason.
@@ -78,6 +87,7 @@ class ProviderConformance:
     secrets: ClassVar[Mapping[str, str] | None] = None
     unsigned_samples: ClassVar[tuple[str, ...]] = ()
     entry_point: ClassVar[str | None] = None
+    options: ClassVar[Mapping[str, Any] | None] = None
     max_examples: ClassVar[int] = 200
 
     # -- helpers a subclass may use in its own tests ------------------------------------
@@ -138,7 +148,8 @@ class ProviderConformance:
         return None
 
     def parse(self, webhook: WebhookRequest):
-        return self.provider().parse(webhook)
+        """``provider.parse`` as the pipeline calls it: with the integration's options."""
+        return self.provider().parse(_with_options(webhook, self.provider.resolve_options(self.options)))
 
     # -- the declaration ----------------------------------------------------------------
 
@@ -332,6 +343,60 @@ class ProviderConformance:
             ]
         assert not problems, "\n".join(problems)
 
+    # -- nothing that may be a payment is ignored ---------------------------------------
+
+    def test_event_types_are_declared(self):
+        declared = self.provider.event_types
+        assert isinstance(declared, Mapping) and declared, (
+            f"{self.provider.__name__}.event_types is empty: declare every event type the provider sends, "
+            f'with what it carries, e.g. {{"charge.success": "payment", "transfer.success": "no_money"}} '
+            "(GET /providers and the plugin's README list them; only no_money types may be Ignored)"
+        )
+        problems = [
+            f"event type {name!r} carries {carries!r}: must be one of {', '.join(EVENT_TYPE_CARRIES)}"
+            for name, carries in declared.items()
+            if carries not in EVENT_TYPE_CARRIES
+        ]
+        problems += [f"event type {name!r} must be a non-empty string" for name in declared if not _text(name)]
+        assert not problems, "\n".join(problems)
+
+    def test_no_money_samples_are_not_parsed_into_notices(self):
+        """A sample of a type declared ``no_money`` must not become a payment, refund or reversal."""
+        problems = []
+        for name, payload in self.samples().items():
+            found = _event_type_path(payload, self.provider.event_types)
+            if found is None or self.provider.event_types[found[1]] != "no_money":
+                continue
+            result = self.parse(self.signed(name))
+            if isinstance(result, (list, tuple)) and result:
+                path, event_type = found
+                problems.append(f"sample {name!r} ({path} = {event_type!r}, declared no_money) is parsed into notices")
+        assert not problems, "\n".join(problems)
+
+    def test_an_unknown_event_type_is_not_ignored(self):
+        """Each sample with its event type replaced by one the provider never declared, and
+        a body of an unknown shape, signed as the provider signs: parse may answer
+        Unrecognized or raise PayloadError, never Ignored (a new type may be a payment)."""
+        problems, typed = [], 0
+        for name, payload in self.samples().items():
+            found = _event_type_path(payload, self.provider.event_types)
+            if found is None:
+                continue
+            typed += 1
+            path, event_type = found
+            changed = _replaced(payload, path, UNKNOWN_EVENT_TYPE)
+            where = f"sample {name!r} with {path} = {UNKNOWN_EVENT_TYPE!r} (was {event_type!r})"
+            problems += _unknown_problems(self, changed, where)
+        if not typed and len(self.provider.event_types) > 1:
+            problems.append(
+                f"no sample carries one of the declared event_types ({', '.join(sorted(self.provider.event_types))}) "
+                "as a field value, top level or one level down, so the kit cannot send an unknown type: add a "
+                "sample of each type; if the type travels elsewhere (a header), override this check with a test "
+                "of your own"
+            )
+        problems += _unknown_problems(self, dict(UNKNOWN_SHAPE), f"a body of unknown shape {UNKNOWN_SHAPE}")
+        assert not problems, "\n".join(problems)
+
     # -- hostile input ------------------------------------------------------------------
 
     def test_hostile_bodies_raise_nothing_but_payload_errors(self):
@@ -348,8 +413,9 @@ class ProviderConformance:
 
         provider = self.provider()
         context = self.auth_context()
+        options = self.provider.resolve_options(self.options)
         for document in swept_samples(list(self.samples().values())):
-            problem = _hostile_problem(provider, context, encode_json(document))
+            problem = _hostile_problem(provider, context, encode_json(document), options)
             assert problem is None, problem
 
         @settings(
@@ -359,7 +425,7 @@ class ProviderConformance:
         )
         @given(bodies(list(self.samples().values())))
         def hostile(body):
-            problem = _hostile_problem(provider, context, body)
+            problem = _hostile_problem(provider, context, body, options)
             assert problem is None, problem
 
         hostile()
@@ -373,10 +439,19 @@ def result_problems(result: Any, *, engine: bool) -> list[str]:
     checks (currency, exact amount above zero, id length) that answer 422 otherwise."""
     if isinstance(result, Ignored):
         return [] if isinstance(result.reason, str) and result.reason.strip() else ["Ignored needs a reason"]
+    if isinstance(result, Unrecognized):
+        if not (isinstance(result.reason, str) and result.reason.strip()):
+            return ["Unrecognized needs a reason (the inbox and the merchant's webhook.unrecognized show it)"]
+        if engine:
+            return [f"is Unrecognized ({result.reason}): a sample is a format the provider reads"]
+        return []
     if isinstance(result, (list, tuple)) and not result and not engine:
         return []  # answered as ignored ("no payment in this payload")
     if not isinstance(result, (list, tuple)) or not result or not all(isinstance(n, PaymentNotice) for n in result):
-        return [f"parse must return a non-empty list of PaymentNotice or Ignored(reason), got {result!r:.200}"]
+        return [
+            "parse must return a non-empty list of PaymentNotice, Ignored(reason) or Unrecognized(reason), "
+            f"got {result!r:.200}"
+        ]
     problems = []
     for notice in result:
         problems += _notice_problems(notice, strict=engine)
@@ -410,8 +485,8 @@ def _notice_problems(notice: PaymentNotice, *, strict: bool) -> list[str]:
     return problems
 
 
-def _hostile_problem(provider: Provider, context: AuthContext, body: bytes) -> str | None:
-    webhook = WebhookRequest(body=body, headers={"Content-Type": "application/json"})
+def _hostile_problem(provider: Provider, context: AuthContext, body: bytes, options: Mapping) -> str | None:
+    webhook = WebhookRequest(body=body, headers={"Content-Type": "application/json"}, options=options)
     for check in provider.auth:
         try:
             check.verify(webhook, context)
@@ -431,6 +506,60 @@ def _hostile_problem(provider: Provider, context: AuthContext, body: bytes) -> s
         return f"parse raised something other than PayloadError on body {body[:300]!r}:\n{traceback.format_exc()}"
     problems = result_problems(result, engine=False)
     return f"parse returned an invalid result for body {body[:300]!r}: {problems}" if problems else None
+
+
+def _with_options(webhook: WebhookRequest, options: Mapping[str, Any]) -> WebhookRequest:
+    return WebhookRequest(body=webhook.body, headers=webhook.headers, options=options)
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _event_type_path(payload: Any, declared: Mapping[str, str]) -> tuple[str, str] | None:
+    """Where a sample names its event type: the first string value equal to a declared type,
+    at the top level, else one object down (``data.type``). ``(path, type)`` or None."""
+    if not isinstance(payload, dict):
+        return None
+    for key, value in payload.items():
+        if isinstance(value, str) and value in declared:
+            return key, value
+    for key, inner in payload.items():
+        if isinstance(inner, dict):
+            for name, value in inner.items():
+                if isinstance(value, str) and value in declared:
+                    return f"{key}.{name}", value
+    return None
+
+
+def _replaced(payload: dict, path: str, value: str) -> dict:
+    changed = dict(payload)
+    outer, _, inner = path.partition(".")
+    if inner:
+        changed[outer] = {**payload[outer], inner: value}
+    else:
+        changed[outer] = value
+    return changed
+
+
+def _unknown_problems(kit: ProviderConformance, payload: dict, where: str) -> list[str]:
+    """What is wrong with how the provider parses ``payload``, which it cannot know."""
+    try:
+        webhook = kit.provider.sign(payload, kit.kit_secrets())
+    except Exception:  # noqa: BLE001 - a signer that needs fields this body lacks: parse it unsigned
+        webhook = WebhookRequest(body=encode_json(payload), headers={"Content-Type": "application/json"})
+    try:
+        result = kit.parse(webhook)
+    except (PayloadError, MalformedBody):
+        return []
+    except Exception:
+        return [f"{where}: parse raised something other than PayloadError\n{traceback.format_exc()}"]
+    if isinstance(result, Ignored):
+        return [
+            f"{where} is Ignored ({result.reason}): an event type or shape the provider does not know may be a "
+            "payment; return Unrecognized(reason) (kept, announced, replayable) or raise PayloadError"
+        ]
+    return [f"{where}: {problem}" for problem in result_problems(result, engine=False)]
 
 
 def _installed_providers() -> list[tuple[str, type]]:
