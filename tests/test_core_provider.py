@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from flux_recon import PayloadError, WebhookRequest
+from flux_recon import PayloadError, Unrecognized, WebhookRequest
 from flux_recon_core.provider import CoreProvider
 from tests.conftest import core_payload
 
@@ -88,3 +88,19 @@ def test_sample_payload_parses():
     for sample in CoreProvider.sample_payloads().values():
         (notice,) = parse(sample)
         assert notice.amount > 0
+
+
+def test_a_signed_body_of_another_shape_is_unrecognized_not_refused():
+    """Fluxvend's webhook has one shape and no type field: a body with none of its fields is
+    something newer, kept as unrecognized (it may be money), never ignored."""
+    result = parse({"event": "settlement.completed", "data": {"total": "15000.00"}})
+    assert isinstance(result, Unrecognized)
+    assert "none of tenantId, transactionRef" in result.reason
+    assert CoreProvider.event_types == {"payment": "payment"}
+
+
+def test_such_a_webhook_is_answered_200_and_kept_as_unrecognized(client, tenant, post_core):
+    answer = post_core({"event": "settlement.completed", "tenantId_": tenant["tenant_id"]})
+    assert (answer.status_code, answer.json["status"]) == (200, "unrecognized"), answer.json
+    listed = client.get("/api/v1/webhook-events?verdict=unrecognized", headers=tenant["headers"]).json
+    assert [e["http_status"] for e in listed] == [200]

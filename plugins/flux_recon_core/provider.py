@@ -16,6 +16,7 @@ from flux_recon import (
     PaymentMethod,
     PaymentNotice,
     Provider,
+    Unrecognized,
     normalize_currency,
     parse_decimal,
     to_minor,
@@ -36,6 +37,10 @@ METHODS = {
     "ussd": PaymentMethod.USSD,
     "wallet": PaymentMethod.WALLET,
 }
+
+# The fields of a payment notification: a signed body with none of them is a Fluxvend
+# webhook of a kind this plugin does not know; one with some is a notification, checked in full.
+PAYMENT_FIELDS = ("tenantId", "transactionRef", "orderRef", "paymentRef", "amount", "transactionDate")
 
 STATUSES = {
     "succeeded": "succeeded",
@@ -79,11 +84,17 @@ class CoreProvider(Provider):
         ),
     )
     default_allowlist = ()
+    # One kind of webhook, with no type field: every body is a payment notification. A signed
+    # body with none of its fields is something newer: kept as unrecognized and answered 200
+    # (Fluxvend resending it would not help until this plugin reads it).
+    event_types = {"payment": "payment"}
 
     def parse(self, webhook):
         payload = webhook.payload
         if not isinstance(payload, dict):
             raise PayloadError("the body must be a JSON object")
+        if not any(name in payload for name in PAYMENT_FIELDS):
+            return Unrecognized(f"not a Fluxvend payment notification: it has none of {', '.join(PAYMENT_FIELDS)}")
         fields = Fields(payload)
         tenant_id = fields.text("tenantId", required=True)
         external_id = fields.text("transactionRef", required=True)
