@@ -15,6 +15,7 @@ from flux_recon import (
     PaymentMethod,
     PaymentNotice,
     Provider,
+    Unrecognized,
     secret_of,
     to_minor,
 )
@@ -32,18 +33,43 @@ REFUND_PROCESSED = "refund.processed"
 MAX_REFERENCE = 100
 MAX_REFUND_ID = 60
 
-# Events that move no customer money into or out of a payment, by prefix: acknowledged
-# (200) so Paystack stops retrying, kept in the inbox with the reason.
-IGNORED = (
-    ("refund.", "only a processed refund (refund.processed) takes money back"),
-    ("transfer.", "a transfer is a payout from the merchant's balance, not a customer payment"),
-    ("charge.dispute.", "a dispute moves no money until its refund is processed"),
-    ("subscription.", "a subscription's payments arrive as their own charge.success"),
-    ("invoice.", "an invoice's payment arrives as its own charge.success"),
-    ("paymentrequest.", "a payment request's payment arrives as its own charge.success"),
-    ("customeridentification.", "customer identification carries no payment"),
-    ("dedicatedaccount.", "assigning a dedicated account carries no payment"),
-)
+_DISPUTE = "a dispute moves no money until its refund is processed"
+_OWN_CHARGE = "its payment arrives as its own charge.success"
+_REFUND_NOT_YET = "only a processed refund (refund.processed) takes money back"
+_PAYOUT = "a transfer is a payout from the merchant's balance, not a customer payment"
+
+# Paystack's documented events (paystack.com/docs/payments/webhooks, "Types of events") that
+# move no customer money into or out of a payment: acknowledged (200) so Paystack stops
+# retrying, kept in the inbox with the reason. Any other event is unrecognized, never ignored.
+NO_MONEY = {
+    "charge.dispute.create": _DISPUTE,
+    "charge.dispute.remind": _DISPUTE,
+    "charge.dispute.resolve": _DISPUTE,
+    "customeridentification.failed": "customer identification carries no payment",
+    "customeridentification.success": "customer identification carries no payment",
+    "dedicatedaccount.assign.failed": "assigning a dedicated account carries no payment",
+    "dedicatedaccount.assign.success": "assigning a dedicated account carries no payment",
+    "invoice.create": _OWN_CHARGE,
+    "invoice.payment_failed": _OWN_CHARGE,
+    "invoice.update": _OWN_CHARGE,
+    "paymentrequest.pending": _OWN_CHARGE,
+    "paymentrequest.success": _OWN_CHARGE,
+    "refund.failed": _REFUND_NOT_YET,
+    "refund.pending": _REFUND_NOT_YET,
+    "refund.processing": _REFUND_NOT_YET,
+    "subscription.create": _OWN_CHARGE,
+    "subscription.disable": _OWN_CHARGE,
+    "subscription.enable": _OWN_CHARGE,
+    "subscription.expiring_cards": _OWN_CHARGE,
+    "subscription.not_renew": _OWN_CHARGE,
+    "transfer.failed": _PAYOUT,
+    "transfer.reversed": _PAYOUT,
+    "transfer.success": _PAYOUT,
+}
+EVENT_TYPES = {CHARGE_SUCCESS: "payment", REFUND_PROCESSED: "refund", **dict.fromkeys(NO_MONEY, "no_money")}
+# Statuses Paystack documents for a transaction and a refund that mean no money moved.
+CHARGE_NOT_PAID = ("failed", "abandoned")
+REFUND_NOT_DONE = ("pending", "processing", "failed")
 
 CHANNELS = {
     "card": PaymentMethod.CARD,
@@ -62,8 +88,9 @@ class PaystackProvider(Provider):
     name = "paystack"
     title = "Paystack"
     description = (
-        "Paystack webhooks: charge.success records a payment, refund.processed a refund; other events are "
-        "acknowledged and ignored. Sent from Paystack's published addresses with header x-paystack-signature "
+        "Paystack webhooks: charge.success records a payment, refund.processed a refund; Paystack's other "
+        "documented events are acknowledged and ignored, any other is kept as unrecognized. Sent from "
+        "Paystack's published addresses with header x-paystack-signature "
         "= lowercase hex HMAC-SHA512 of the raw body, keyed with the secret key."
     )
     auth = (
@@ -81,6 +108,10 @@ class PaystackProvider(Provider):
         ),
     )
     default_allowlist = PAYSTACK_ADDRESSES
+    event_types = EVENT_TYPES
+    # Paystack retries a non-200 answer for 72 hours; a retry of an event this plugin cannot read
+    # would fail the same way, and the inbox keeps it for a replay: answered 200.
+    unrecognized_status = 200
 
     def parse(self, webhook):
         payload = webhook.payload
@@ -92,22 +123,23 @@ class PaystackProvider(Provider):
             return _charge(payload)
         if event == REFUND_PROCESSED:
             return _refund(payload)
-        for prefix, reason in IGNORED:
-            if event.startswith(prefix):
-                return Ignored(f"{event[:80]}: {reason}")
-        return Ignored(f"{event[:80]}: not an event this integration handles")
+        if event in NO_MONEY:
+            return Ignored(f"{event}: {NO_MONEY[event]}")
+        return Unrecognized(f"{event[:80]!r} is not a Paystack event this plugin knows")
 
     @classmethod
     def sample_payloads(cls):
         return sample_payloads()
 
 
-def _charge(payload: dict) -> list[PaymentNotice] | Ignored:
+def _charge(payload: dict) -> list[PaymentNotice] | Ignored | Unrecognized:
     """Money received. ``data.reference`` is the key: it is what a later refund names."""
     data = PaystackFields(payload).nested("data")
     status = data.text("status")
-    if status is not None and status.lower() != "success":
+    if status is not None and status.lower() in CHARGE_NOT_PAID:
         return Ignored(f"charge.success with status {status[:40]!r}: no money arrived")
+    if status is not None and status.lower() != "success":
+        return Unrecognized(f"charge.success with status {status[:40]!r}, which this plugin does not know")
     reference = data.text("reference", required=True, max_length=MAX_REFERENCE)
     currency = data.settlement_currency()
     amount = data.subunits("amount", currency)
@@ -133,12 +165,14 @@ def _charge(payload: dict) -> list[PaymentNotice] | Ignored:
     ]
 
 
-def _refund(payload: dict) -> list[PaymentNotice] | Ignored:
+def _refund(payload: dict) -> list[PaymentNotice] | Ignored | Unrecognized:
     """Money sent back from a payment, which Paystack names by its reference."""
     data = PaystackFields(payload).nested("data")
     status = data.text("status")
-    if status is not None and status.lower() != "processed":
+    if status is not None and status.lower() in REFUND_NOT_DONE:
         return Ignored(f"refund.processed with status {status[:40]!r}: nothing was taken back yet")
+    if status is not None and status.lower() != "processed":
+        return Unrecognized(f"refund.processed with status {status[:40]!r}, which this plugin does not know")
     parent = data.text("transaction_reference", required=True, max_length=MAX_REFERENCE)
     refund_id = data.text("refund_reference", max_length=MAX_REFUND_ID) or data.text("id", max_length=MAX_REFUND_ID)
     currency = data.settlement_currency()

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 import flux_recon_paystack
-from flux_recon import Ignored, PayloadError, WebhookRequest
+from flux_recon import Ignored, PayloadError, Unrecognized, WebhookRequest
 from flux_recon.testing import create_test_app, enable_integration
 from flux_recon_paystack.provider import PaystackProvider
 
@@ -93,14 +93,43 @@ def test_a_refund_without_a_refund_reference_is_keyed_by_its_id_or_else_its_amou
         (sample("refund_pending"), "only a processed refund"),
         (sample("transfer_success"), "payout"),
         ({"event": "subscription.create", "data": {}}, "own charge.success"),
-        ({"event": "something.new", "data": {}}, "not an event this integration handles"),
         ({"event": "charge.success", "data": {**sample("charge_success")["data"], "status": "failed"}}, "no money"),
+        ({"event": "refund.processed", "data": {**sample("refund_processed")["data"], "status": "pending"}}, "yet"),
     ],
 )
 def test_events_without_customer_money_are_ignored(payload, reason):
     result = parse(payload)
     assert isinstance(result, Ignored)
     assert reason in result.reason
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ({"event": "something.new", "data": {}}, "'something.new' is not a Paystack event this plugin knows"),
+        ({"event": "refund.reversed", "data": {}}, "'refund.reversed' is not a Paystack event"),
+        (
+            {"event": "charge.success", "data": {**sample("charge_success")["data"], "status": "reversed"}},
+            "charge.success with status 'reversed', which this plugin does not know",
+        ),
+        (
+            {"event": "refund.processed", "data": {**sample("refund_processed")["data"], "status": "needs-attention"}},
+            "refund.processed with status 'needs-attention'",
+        ),
+    ],
+)
+def test_events_and_statuses_it_does_not_know_are_unrecognized_never_ignored(payload, reason):
+    result = parse(payload)
+    assert isinstance(result, Unrecognized)
+    assert reason in result.reason
+
+
+def test_every_declared_event_type_is_read_or_ignored_and_nothing_else_is_ignored():
+    assert PaystackProvider.event_types["charge.success"] == "payment"
+    assert PaystackProvider.event_types["refund.processed"] == "refund"
+    for event, carries in PaystackProvider.event_types.items():
+        if carries == "no_money":
+            assert isinstance(parse({"event": event, "data": {}}), Ignored), event
 
 
 @pytest.mark.parametrize(
@@ -197,3 +226,9 @@ def test_ignored_events_are_acknowledged(paystack):
     client, integration = paystack
     answer = post(client, integration, sample("transfer_success"))
     assert (answer.status_code, answer.json["status"]) == (200, "ignored")
+
+
+def test_an_unknown_event_is_answered_200_and_kept_as_unrecognized(paystack):
+    client, integration = paystack
+    answer = post(client, integration, {"event": "charge.refunded.partial", "data": {"reference": "INV-1001"}})
+    assert (answer.status_code, answer.json["status"]) == (200, "unrecognized")
