@@ -99,7 +99,7 @@ class HmacSchema(_Strict):
     )
     tolerance_seconds = _tolerance(load_default=None, allow_none=True)
 
-    @ma.validates_schema
+    @ma.validates_schema(skip_on_field_errors=False)
     def check_timestamp(self, data, **kwargs):
         timestamped = ("timestamp_header", "timestamp_unit", "separator", "tolerance_seconds")
         if data.get("signed_content") == "timestamp_and_body":
@@ -196,7 +196,7 @@ class MappingSchema(_Strict):
     parent_id = _optional_path()
     method = _choice(tuple(PaymentMethod), load_default="other")
 
-    @ma.validates_schema
+    @ma.validates_schema(skip_on_field_errors=False)
     def check_together(self, data, **kwargs):
         errors: dict[str, list[str]] = {}
         if (data.get("currency") is None) == (data.get("currency_value") is None):
@@ -243,7 +243,7 @@ class EventsSchema(_Strict):
     reversal = _event_list()
     ignored = _event_list()
 
-    @ma.validates_schema
+    @ma.validates_schema(skip_on_field_errors=False)
     def check_lists(self, data, **kwargs):
         errors: dict[str, list[str]] = {}
         owner: dict[str, str] = {}
