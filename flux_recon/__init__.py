@@ -35,6 +35,16 @@ from flux_recon.providers import (
     secret_of,
     utc_time,
 )
+from flux_recon.providers.settlements import (
+    RowReader,
+    SettlementLineRecord,
+    SettlementRecord,
+    StatementContext,
+    StatementError,
+    StatementFormat,
+    csv_rows,
+    parse_time,
+)
 from flux_recon.reconciliation import Matcher
 
 __all__ = [
@@ -61,14 +71,22 @@ __all__ = [
     "PaymentNotice",
     "PayloadError",
     "Provider",
+    "RowReader",
+    "SettlementLineRecord",
+    "SettlementRecord",
+    "StatementContext",
+    "StatementError",
+    "StatementFormat",
     "Unrecognized",
     "WebhookRequest",
     "create_app",
+    "csv_rows",
     "encode_json",
     "from_minor",
     "hookimpl",
     "normalize_currency",
     "parse_decimal",
+    "parse_time",
     "secret_of",
     "to_minor",
     "utc_time",

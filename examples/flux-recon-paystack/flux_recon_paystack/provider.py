@@ -22,6 +22,7 @@ from flux_recon import (
 
 from .fields import PaystackFields
 from .samples import sample_payloads
+from .settlements import PaystackPayoutExport
 
 SECRET_KEY = "secret_key"  # noqa: S105 - the credential field's name, not a secret
 # Paystack's published webhook source addresses (the same for test and live mode).
@@ -112,6 +113,7 @@ class PaystackProvider(Provider):
     # Paystack retries a non-200 answer for 72 hours; a retry of an event this plugin cannot read
     # would fail the same way, and the inbox keeps it for a replay: answered 200.
     unrecognized_status = 200
+    statement_formats = (PaystackPayoutExport(),)
 
     def parse(self, webhook):
         payload = webhook.payload

@@ -17,6 +17,8 @@ MODULES = (
     "audit",
     "settings",
     "subscriptions",
+    "settlements",
+    "settlement_reports",
 )
 
 
