@@ -165,3 +165,47 @@ def test_monnify_payment_and_its_refund_posted_at_the_same_moment_stay_linked(se
 
     server.stop()
     assert "Traceback" not in server.log()
+
+
+def legacy_hash(secret: str, body: dict) -> str:
+    """Monnify's v1 formula, written out: SHA-512 of the client secret and four fields, joined by pipes."""
+    fields = (body["paymentReference"], body["amountPaid"], body["paidOn"], body["transactionReference"])
+    return hashlib.sha512("|".join((secret, *fields)).encode()).hexdigest()
+
+
+def test_monnify_legacy_notification_through_gunicorn(server):
+    """The flat v1 notification (transactionHash, no header) at the same URL as v2 events."""
+    samples = MonnifyProvider.sample_payloads()
+    key = create_tenant(server, "Monnify legacy")["api_key"]
+    integration = expect(api(server, key, "POST", "/api/v1/integrations", {"provider": "monnify"}), 201)
+    base = f"/api/v1/integrations/{integration['id']}"
+    expect(api(server, key, "PUT", f"{base}/secrets/client_secret", {"value": CLIENT_SECRET}), 200)
+    expect(api(server, key, "POST", f"{base}/allowlist", {"cidr": f"{ALLOWED_SOURCE}/32"}), 201)
+    webhook_path = urlsplit(integration["webhook_url"]).path
+    order = expect(
+        api(server, key, "POST", "/api/v1/orders", {"reference": "INV-1006", "amount": "18000.00", "currency": "NGN"}),
+        201,
+    )
+
+    legacy = samples["legacy_transfer"]
+    forged = dict(legacy, transactionHash=legacy_hash("not-the-client-secret", legacy))
+    assert post_monnify(server, webhook_path, forged, secret=None).status == 401
+    legacy["transactionHash"] = legacy_hash(CLIENT_SECRET, legacy)
+    paid = expect(post_monnify(server, webhook_path, legacy, secret=None), 200)
+    assert (paid["status"], paid["reconciliation"]) == ("accepted", "matched"), paid
+    payment = expect(api(server, key, "GET", f"/api/v1/payments/{paid['payment_id']}"), 200)
+    assert (payment["amount"], payment["currency"], payment["status"], payment["kind"]) == (
+        "18000.00",
+        "NGN",
+        "succeeded",
+        "payment",
+    ), payment
+    assert expect(api(server, key, "GET", f"/api/v1/orders/{order['id']}"), 200)["status"] == "paid"
+    # The v2 form keeps working at the same URL, with its header.
+    card = expect(post_monnify(server, webhook_path, samples["card_payment"], secret=CLIENT_SECRET), 200)
+    assert card["status"] == "accepted", card
+
+    server.stop()
+    log = server.log()
+    assert "Traceback" not in log, log
+    assert CLIENT_SECRET not in log, log

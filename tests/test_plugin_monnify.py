@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 import flux_recon_monnify
-from flux_recon import Ignored, PayloadError, WebhookRequest
+from flux_recon import Ignored, PayloadError, Unrecognized, WebhookRequest
 from flux_recon.models import WebhookEvent, db
 from flux_recon.reconciliation import refunds
 from flux_recon_monnify.provider import MonnifyProvider
@@ -397,13 +397,27 @@ def test_event_type_is_read_case_insensitively():
         "MANDATE_UPDATE",
         "ACCOUNT_ACTIVITY",
         "LOW_BALANCE_ALERT",
-        "SOME_FUTURE_EVENT",
     ],
 )
 def test_events_without_a_payment_are_ignored_with_a_reason(event_type):
     result = parse({"eventType": event_type, "eventData": {"amount": 100}})
     assert isinstance(result, Ignored)
     assert event_type in result.reason
+    assert MonnifyProvider.event_types[event_type] == "no_money"
+
+
+def test_an_event_type_monnify_may_add_later_is_unrecognized_never_ignored():
+    # It may carry money: kept in the inbox for a person and for replay, not acknowledged as nothing.
+    result = parse({"eventType": "SOME_FUTURE_EVENT", "eventData": {"amount": 100}})
+    assert isinstance(result, Unrecognized)
+    assert "SOME_FUTURE_EVENT" in result.reason
+    assert "SOME_FUTURE_EVENT" not in MonnifyProvider.event_types
+
+
+def test_a_refund_status_monnify_never_documented_is_unrecognized():
+    result = parse(with_data("refund", refundStatus="PARTIALLY_REVERSED"))
+    assert isinstance(result, Unrecognized)
+    assert "PARTIALLY_REVERSED" in result.reason
 
 
 def test_refund_uses_created_on_when_it_has_no_completed_on():

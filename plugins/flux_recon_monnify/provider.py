@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from flux_recon import (
     CredentialField,
-    HeaderHmac,
     Ignored,
     IpAllowlist,
     NoticeKind,
@@ -16,9 +15,11 @@ from flux_recon import (
     PaymentMethod,
     PaymentNotice,
     Provider,
-    secret_of,
+    Unrecognized,
 )
 
+from . import legacy
+from .auth import MonnifySignature
 from .fields import MonnifyFields
 from .samples import sample_payloads
 
@@ -40,6 +41,19 @@ IGNORED_EVENTS = {
     "MANDATE_UPDATE": "a direct-debit mandate status change carries no payment",
     "ACCOUNT_ACTIVITY": "wallet activity is the merchant's own account, not a customer payment",
     "LOW_BALANCE_ALERT": "a wallet balance alert carries no payment",
+}
+# Refund statuses Monnify documents; only COMPLETED took money back.
+REFUND_STATUSES = ("COMPLETED", "PENDING", "IN_PROGRESS", "FAILED")
+
+# Every event this adapter knows and what it carries (GET /providers, README). Anything else
+# is Unrecognized: kept, announced and replayable, never silently acknowledged.
+EVENT_TYPES = {
+    PAYMENT_EVENT: "payment",
+    REFUND_EVENT: "refund",
+    REJECTED_EVENT: "payment",  # recorded as a failed payment, never allocated
+    legacy.EVENT: "payment",  # the flat v1 notification, which names no event type
+    "SETTLEMENT": "settlement",
+    **{event: "no_money" for event in IGNORED_EVENTS if event != "SETTLEMENT"},
 }
 
 METHODS = {
@@ -68,14 +82,13 @@ class MonnifyProvider(Provider):
     name = "monnify"
     title = "Monnify"
     description = (
-        "Monnify (Moniepoint) collection webhooks: successful transactions, refunds and rejected payments. "
-        "Sent from Monnify's published address; once the client secret is set, the monnify-signature header "
-        "= hex HMAC-SHA512(client secret, raw body) is required."
+        "Monnify (Moniepoint) collection webhooks: successful transactions, refunds and rejected payments, "
+        "and the legacy (v1) transaction notification. Sent from Monnify's published address; once the client "
+        "secret is set, the monnify-signature header = hex HMAC-SHA512(client secret, raw body) is required, or "
+        "for a legacy notification the body field transactionHash = hex SHA-512 of "
+        "clientSecret|paymentReference|amountPaid|paidOn|transactionReference."
     )
-    auth = (
-        IpAllowlist(),
-        HeaderHmac("monnify-signature", "sha512", "hex", keys=secret_of("client_secret"), required=False),
-    )
+    auth = (IpAllowlist(), MonnifySignature())
     credentials = (
         CredentialField(
             "client_secret",
@@ -88,6 +101,10 @@ class MonnifyProvider(Provider):
         ),
     )
     default_allowlist = (MONNIFY_ADDRESS,)
+    event_types = EVENT_TYPES
+    # Monnify documents no retry schedule to rely on; the inbox keeps an unrecognized
+    # notification for replay, so it is acknowledged rather than left to be resent.
+    unrecognized_status = 200
 
     def parse(self, webhook):
         payload = webhook.payload
@@ -95,14 +112,21 @@ class MonnifyProvider(Provider):
             raise PayloadError(
                 "a Monnify webhook is a JSON object", {"body": ["must be an object with eventType and eventData"]}
             )
+        if legacy.is_legacy(payload):
+            return legacy.legacy_payment(payload, METHODS)
+        if "eventType" not in payload and "eventData" not in payload:
+            # Neither a v2 event nor a v1 notification (a v1 settlement, say): it may carry money.
+            return Unrecognized(
+                "neither a Monnify event (eventType, eventData) nor a legacy notification (transactionHash)"
+            )
         event_type = _event_type(payload)
         if event_type in IGNORED_EVENTS:
             return Ignored(f"{event_type}: {IGNORED_EVENTS[event_type]}")
         mapper = MAPPERS.get(event_type)
         if mapper is None:
-            # An event Monnify adds later is acknowledged rather than retried forever; the
-            # inbox keeps its body and this reason.
-            return Ignored(f"{event_type}: not an event this integration handles")
+            # An event Monnify adds later may carry money: kept for a person and for replay
+            # once this adapter knows it, never acknowledged as nothing.
+            return Unrecognized(f"{event_type[:80]}: not a Monnify event type this adapter knows")
         root = MonnifyFields(payload)
         data = root.nested("eventData")
         if not data.data and "eventData" not in root.errors:
@@ -143,9 +167,11 @@ def _successful_transaction(data: MonnifyFields, payload: dict) -> list[PaymentN
     )
 
 
-def _successful_refund(data: MonnifyFields, payload: dict) -> list[PaymentNotice] | Ignored:
+def _successful_refund(data: MonnifyFields, payload: dict) -> list[PaymentNotice] | Ignored | Unrecognized:
     """Money sent back to the customer from a payment (``transactionReference``)."""
     refund_status = data.text("refundStatus")
+    if refund_status is not None and refund_status.upper() not in REFUND_STATUSES:
+        return Unrecognized(f"{REFUND_EVENT} with refundStatus {refund_status[:40]}: not a status this adapter knows")
     if refund_status is not None and refund_status.upper() != "COMPLETED":
         # Only a completed refund took money back; releasing an allocation earlier would
         # reopen an order that is still paid.
@@ -287,4 +313,4 @@ def _fee(amount: Decimal | None, settlement: Decimal | None) -> Decimal | None:
     return amount - settlement
 
 
-__all__ = ["IGNORED_EVENTS", "METHODS", "MONNIFY_ADDRESS", "MonnifyProvider"]
+__all__ = ["EVENT_TYPES", "IGNORED_EVENTS", "METHODS", "MONNIFY_ADDRESS", "MonnifyProvider"]

@@ -15,6 +15,7 @@ def sample_payloads() -> dict[str, dict]:
         "rejected_payment": _rejected_payment(),
         "disbursement": _disbursement(),
         "settlement": _settlement(),
+        "legacy_transfer": _legacy_transfer(),
     }
 
 
@@ -212,6 +213,47 @@ def _settlement() -> dict:
                 }
             ],
         },
+    }
+
+
+def _legacy_transfer() -> dict:
+    # The legacy (v1) notification older integrations still receive: flat, no eventType, no
+    # monnify-signature header; transactionHash (filled in by MonnifyProvider.sign) is hex
+    # SHA-512 of clientSecret|paymentReference|amountPaid|paidOn|transactionReference. Shape
+    # and value formats (amounts as decimal strings, "dd/MM/yyyy h:mm:ss AM" times, cardDetails
+    # null, accountDetails and accountPayments) after Monnify's "Transaction Completion Webhook"
+    # page (teamapt.atlassian.net/wiki/spaces/MON/pages/213909300, "Webhook Notification Data -
+    # Account Transfer"); the values here are made up.
+    return {
+        "transactionReference": "MNFY|20261122103107|000418",
+        "paymentReference": "INV-1006",
+        "amountPaid": "18000.00",
+        "totalPayable": "18000.00",
+        "settlementAmount": "17989.25",
+        "paidOn": "22/11/2026 10:31:07 AM",
+        "paymentStatus": "PAID",
+        "paymentDescription": "Order INV-1006",
+        "transactionHash": "",
+        "currency": "NGN",
+        "paymentMethod": "ACCOUNT_TRANSFER",
+        "product": {"type": "WEB_SDK", "reference": "INV-1006"},
+        "cardDetails": None,
+        "accountDetails": {
+            "accountName": "TUNDE BAKARE",
+            "accountNumber": "******4415",
+            "bankCode": "000015",
+            "amountPaid": "18000.00",
+        },
+        "accountPayments": [
+            {
+                "accountName": "TUNDE BAKARE",
+                "accountNumber": "******4415",
+                "bankCode": "000015",
+                "amountPaid": "18000.00",
+            }
+        ],
+        "customer": {"email": "tunde@example.com", "name": "Tunde Bakare"},
+        "metaData": {},
     }
 
 
