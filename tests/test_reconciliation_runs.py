@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 
 import pytest
 
@@ -334,3 +335,116 @@ def test_service_refuses_while_running(app, tenant, monkeypatch, waiting_payment
     finally:
         release.set()
         thread.join(30)
+
+
+def test_cli_reconcile_prints_the_run_as_json(app, runner, client, tenant, waiting_payment):
+    from flux_recon.cli import cli
+
+    dry = runner.invoke(cli, ["reconcile", "--tenant", tenant["tenant_id"], "--dry-run", "--from", "2026-11-01"])
+    assert dry.exit_code == 0, dry.output
+    shown = json.loads(dry.output)
+    assert shown["actor"] == "cli"
+    assert shown["parameters"] == {"from": "2026-11-01T00:00:00+00:00", "to": None, "provider": None, "dry_run": True}
+    assert shown["counts"]["matched"] == 1
+    assert payment(client, tenant, waiting_payment["payment_id"])["reconciliation"] == "unmatched"
+
+    real = runner.invoke(cli, ["reconcile", "--tenant", tenant["tenant_id"], "--provider", "core"])
+    assert real.exit_code == 0, real.output
+    assert json.loads(real.output)["changes"][0]["after"] == "matched"
+    assert payment(client, tenant, waiting_payment["payment_id"])["reconciliation"] == "matched"
+
+    unknown = runner.invoke(cli, ["reconcile", "--tenant", "tn_nobody"])
+    assert unknown.exit_code == 1 and "tenant tn_nobody not found" in unknown.output
+    backwards = runner.invoke(
+        cli, ["reconcile", "--tenant", tenant["tenant_id"], "--from", "2026-02", "--to", "2026-01"]
+    )
+    assert backwards.exit_code != 0
+    reversed_range = runner.invoke(
+        cli, ["reconcile", "--tenant", tenant["tenant_id"], "--from", "2026-02-01", "--to", "2026-01-01"]
+    )
+    assert reversed_range.exit_code == 1 and "from must be earlier than to" in reversed_range.output
+
+
+def test_cli_reconcile_refused_while_a_run_is_in_progress(app, runner, tenant, waiting_payment, monkeypatch):
+    from flux_recon.cli import cli
+
+    thread, release, _ = _blocked_run(app, tenant["tenant_id"], monkeypatch)
+    try:
+        refused = runner.invoke(cli, ["reconcile", "--tenant", tenant["tenant_id"]])
+    finally:
+        release.set()
+        thread.join(30)
+    assert refused.exit_code == 1
+    assert "already in progress" in refused.output
+
+
+def test_scheduled_round_runs_each_tenant_with_open_payments(app, client, tenant, other_tenant, waiting_payment):
+    with app.app_context():
+        totals = reconciliation_runs.run_for_every_tenant(app.extensions["engine"], app.extensions["plugin_manager"])
+    db.close()
+    # The other tenant has no open payment: no run for it.
+    assert totals == {"runs": 1, "skipped": 0, "examined": 1, "matched": 1}
+    runs = client.get(RUNS, headers=tenant["headers"]).json
+    assert [(r["actor"], r["counts"]["matched"]) for r in runs] == [("schedule", 1)]
+    assert client.get(RUNS, headers=other_tenant["headers"]).json == []
+
+
+def test_a_stopped_run_is_interrupted_and_keeps_what_it_did(
+    app, tenant, client, create_order, post_core, reference_matching
+):
+    reference_matching(False)
+    for n in range(3):
+        post_core(core_payload(tenant["tenant_id"], transactionRef=f"T-{n}", paymentRef=f"INV-{n}", amount="10.00"))
+        create_order(reference=f"INV-{n}", amount="10.00", customer={})
+    reference_matching(True)
+    stop = threading.Event()
+    original = reconciliation_runs._retry
+
+    def stop_after_first(run, *args):
+        original(run, *args)
+        stop.set()
+
+    with app.app_context():
+        reconciliation_runs._retry = stop_after_first
+        try:
+            run = reconciliation_runs.run_reconciliation(
+                tenant["tenant_id"], "test", app.extensions["engine"], app.extensions["plugin_manager"], stop=stop
+            )
+        finally:
+            reconciliation_runs._retry = original
+    db.close()
+    assert (run.status, run.examined, run.matched) == ("interrupted", 1, 1)
+    # The guard is free again.
+    assert start(client, tenant).json["counts"]["matched"] == 2
+
+
+def test_worker_runs_reconciliation_on_its_schedule(app, runner, tenant, client, waiting_payment):
+    """`flux-recon worker --reconcile-every 1` runs a round a second in its own thread."""
+    import os
+    import signal
+
+    from flux_recon.cli import cli
+
+    def stop_soon():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with app.app_context():
+                done = ReconciliationRun.select().where(ReconciliationRun.status == "completed").exists()
+            db.close()
+            if done:
+                break
+            time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    previous = signal.getsignal(signal.SIGTERM)
+    stopper = threading.Thread(target=stop_soon)
+    stopper.start()
+    try:
+        result = runner.invoke(cli, ["worker", "--reconcile-every", "1", "--poll-interval", "0.1"])
+    finally:
+        stopper.join(30)
+        signal.signal(signal.SIGTERM, previous)
+    assert result.exit_code == 0, result.output
+    runs = client.get(RUNS, headers=tenant["headers"]).json
+    assert runs and runs[-1]["actor"] == "schedule" and runs[-1]["counts"]["matched"] == 1
+    assert payment(client, tenant, waiting_payment["payment_id"])["reconciliation"] == "matched"

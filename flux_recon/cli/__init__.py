@@ -164,9 +164,24 @@ def inbox_replay(event_ids):
     help="Serve this worker's Prometheus metrics on this port (at /metrics), even while the database is down.",
 )
 @click.option("--metrics-host", default="127.0.0.1", show_default=True, help="The address --metrics-port binds.")
+@click.option(
+    "--reconcile-every",
+    type=click.IntRange(min=0),
+    default=0,
+    envvar="FLUX_RECON_RECONCILE_EVERY",
+    help="Also run reconciliation for every tenant with open payments every N seconds (0: never).",
+)
 @with_appcontext
 def worker_command(
-    concurrency, batch_size, poll_interval, until_idle, lease_seconds, graceful_timeout, metrics_port, metrics_host
+    concurrency,
+    batch_size,
+    poll_interval,
+    until_idle,
+    lease_seconds,
+    graceful_timeout,
+    metrics_port,
+    metrics_host,
+    reconcile_every,
 ):
     """Deliver outbound event webhooks until stopped (SIGTERM or Ctrl-C)."""
     import datetime as dt
@@ -195,8 +210,11 @@ def worker_command(
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     click.echo(f"worker started: backlog {worker.backlog_or_unknown()}")
+    from flux_recon.cli.reconcile import reconciliation_schedule
+
     try:
-        worker.run(stop, poll_interval, until_idle=until_idle)
+        with reconciliation_schedule(current_app._get_current_object(), reconcile_every, stop):
+            worker.run(stop, poll_interval, until_idle=until_idle)
     finally:
         worker.close()
     click.echo(f"worker stopped: backlog {worker.backlog_or_unknown()}")
@@ -240,3 +258,7 @@ cli.add_command(send_test_webhook)
 from flux_recon.cli.users import users  # noqa: E402
 
 cli.add_command(users)
+
+from flux_recon.cli.reconcile import reconcile  # noqa: E402
+
+cli.add_command(reconcile)

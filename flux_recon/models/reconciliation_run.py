@@ -9,7 +9,7 @@ from flux_recon.models.base import BaseModel, JSONField, UTCDateTimeField, utcno
 from flux_recon.models.payment import Payment
 from flux_recon.models.tenant import Tenant
 
-RUN_STATUSES = ("running", "completed", "failed", "abandoned")
+RUN_STATUSES = ("running", "completed", "interrupted", "failed", "abandoned")
 
 
 class ReconciliationRun(BaseModel):

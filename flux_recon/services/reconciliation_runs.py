@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -93,24 +94,29 @@ def run_reconciliation(
     request: RunRequest | None = None,
     *,
     page_size: int = PAGE_SIZE,
+    stop: threading.Event | None = None,
 ) -> ReconciliationRun:
     """Retry the tenant's open payments (unmatched, ambiguous, orphan refunds) against the
     orders as they are now, and store the run with what it changed. A dry run stores what
     would change and changes nothing else. Raises Conflict while another run of the tenant
-    is in progress, Invalid for a date range that ends before it starts."""
+    is in progress, Invalid for a date range that ends before it starts. ``stop``, once set,
+    ends the run after the payment in hand (status ``interrupted``; what it did is kept)."""
     request = request or RunRequest()
     request.check()
     with _one_run_per_tenant(tenant_id) as run_lock:
         run = run_lock.start(actor, request)
         try:
-            _work_through(run, engine, plugin_manager, page_size)
+            finished = _work_through(run, engine, plugin_manager, page_size, stop)
         except UNAVAILABLE_ERRORS:
             raise  # nothing more can be written; the guard is given back below
         except Exception as exc:
             log.exception("reconciliation run %s failed", run.id)
             _finish(run, "failed", f"{type(exc).__name__}: {exc}"[:500])
         else:
-            _finish(run, "completed", None)
+            if finished:
+                _finish(run, "completed", None)
+            else:
+                _finish(run, "interrupted", "stopped before the end; a later run retries the rest")
     return ReconciliationRun.get_by_id(run.id)
 
 
@@ -201,15 +207,39 @@ def _open_payments(run: ReconciliationRun, state: str, after_id: int, limit: int
     return list(query.order_by(Payment.id).limit(limit))
 
 
-def _work_through(run: ReconciliationRun, engine, plugin_manager, page_size: int) -> None:
+def _work_through(run: ReconciliationRun, engine, plugin_manager, page_size: int, stop) -> bool:
+    """Retry every open payment of the run, a page at a time; False if stopped before the end."""
     settings = tenant_settings(run.tenant_id)
     for state in OPEN_STATES:
         after_id = 0
         while page := _open_payments(run, state, after_id, page_size):
             for payment in page:
+                if stop is not None and stop.is_set():
+                    _save_progress(run)
+                    return False
                 _retry(run, payment, engine, plugin_manager, settings)
             after_id = page[-1].id
             _save_progress(run)
+    return True
+
+
+def run_for_every_tenant(engine, plugin_manager, *, stop: threading.Event | None = None) -> dict[str, int]:
+    """One scheduled round: a run (actor ``schedule``) for each tenant with open payments.
+    A tenant whose run is already in progress (another worker's) is skipped. Returns the
+    counts of the round: runs, skipped, examined, matched."""
+    totals = {"runs": 0, "skipped": 0, "examined": 0, "matched": 0}
+    for tenant_id in tenants_with_open_payments():
+        if stop is not None and stop.is_set():
+            break
+        try:
+            run = run_reconciliation(tenant_id, "schedule", engine, plugin_manager, stop=stop)
+        except Conflict:
+            totals["skipped"] += 1
+            continue
+        totals["runs"] += 1
+        totals["examined"] += run.examined
+        totals["matched"] += run.matched
+    return totals
 
 
 def _retry(run: ReconciliationRun, payment: Payment, engine, plugin_manager, settings) -> None:
