@@ -44,3 +44,33 @@ class SummarySchema(ma.Schema):
     payments = ma.fields.Nested(PaymentTotalsSchema, metadata={"description": "payments received in the period"})
     orders = ma.fields.Nested(OrderTotalsSchema, metadata={"description": "orders created in the period"})
     unallocated = ma.fields.List(ma.fields.Nested(UnallocatedSchema))
+
+
+class AgingArgsSchema(ma.Schema):
+    as_of = ma.fields.Date(
+        metadata={"description": "age the receivables at the end of this day (UTC), YYYY-MM-DD; default today"}
+    )
+
+
+class AgingBucketSchema(ma.Schema):
+    bucket = ma.fields.String(metadata={"enum": ["0-7", "8-30", "31-90", "90+"]})
+    min_days = ma.fields.Integer(metadata={"description": "days since the order was created, at least"})
+    max_days = ma.fields.Integer(allow_none=True, metadata={"description": "at most (null: no upper bound)"})
+    count = ma.fields.Integer(metadata={"description": "open and partially paid orders"})
+    outstanding = ma.fields.String(metadata={"description": "what they still owe", "example": "15000.00"})
+
+
+class AgingTotalSchema(ma.Schema):
+    count = ma.fields.Integer()
+    outstanding = ma.fields.String(metadata={"example": "45000.00"})
+
+
+class AgingCurrencySchema(ma.Schema):
+    currency = ma.fields.String(metadata={"example": "NGN"})
+    buckets = ma.fields.List(ma.fields.Nested(AgingBucketSchema), metadata={"description": "always all four"})
+    total = ma.fields.Nested(AgingTotalSchema)
+
+
+class AgingSchema(ma.Schema):
+    as_of = ma.fields.Date()
+    currencies = ma.fields.List(ma.fields.Nested(AgingCurrencySchema))
