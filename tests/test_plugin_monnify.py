@@ -179,6 +179,7 @@ def test_every_sample_has_a_mapping_test():
         "rejected_payment",
         "disbursement",
         "settlement",
+        "legacy_transfer",  # tests/test_monnify_legacy.py
     }
     assert set(MonnifyProvider.sample_payloads()) == tested
 
