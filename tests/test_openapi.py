@@ -150,6 +150,9 @@ def test_every_operation_documents_a_success_response_with_a_schema(spec):
             if code == "204":
                 if follow(spec, response).get("content"):
                     problems.append(f"{method.upper()} {path}: 204 documents a body")
+            elif path.endswith(".csv"):  # the exports: a file, documented as text/csv
+                if not (follow(spec, response).get("content") or {}).get("text/csv", {}).get("schema"):
+                    problems.append(f"{method.upper()} {path}: {code} has no text/csv schema")
             elif json_schema(spec, response) is None:
                 problems.append(f"{method.upper()} {path}: {code} has no application/json schema")
     assert not problems, "\n".join(problems)

@@ -14,6 +14,7 @@ MODULES = (
     "inbox",
     "reports",
     "reconciliation_runs",
+    "exports",
     "audit",
     "settings",
     "subscriptions",
