@@ -164,6 +164,8 @@ def test_the_outbox_stores_the_outbound_documents(app, client, tenant, post_core
 def test_each_catalog_example_has_the_documents_fields_in_their_order(app, client, tenant, ledger, event_type):
     """An example may leave fields out, but what it shows is named, ordered and typed as sent."""
     example = EVENT_TYPES[event_type]["example"]
+    if not event_type.startswith(("payment.", "order.")):
+        pytest.skip("a document of its own kind, tested beside it (settlements: tests/test_settlements.py)")
     with app.app_context():
         if event_type.startswith("order."):
             real = order_document(SalesOrder.get(SalesOrder.reference == "INV-1"))
