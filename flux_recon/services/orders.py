@@ -174,7 +174,7 @@ def update_order(
             order = get_order(tenant_id, order_id, lock=True)
             if order.status == OrderStatus.CANCELLED:
                 raise Conflict("a cancelled order cannot be changed")
-            before = copy.copy(order)
+            before = _snapshot(order)
             values = _new_values(order, changes)
             diff = {
                 name: (getattr(order, name), value) for name, value in values.items() if getattr(order, name) != value
@@ -265,7 +265,7 @@ def _audited(before: SalesOrder, diff: dict) -> dict:
 def _changed_copy(order: SalesOrder, changes: dict) -> SalesOrder:
     """The order with ``changes`` applied where they can be (for the locks only); a value
     that will be refused later is simply left out."""
-    changed = copy.copy(order)
+    changed = _snapshot(order)
     try:
         values = _new_values(order, changes)
     except Invalid:
@@ -273,6 +273,15 @@ def _changed_copy(order: SalesOrder, changes: dict) -> SalesOrder:
     for name, value in values.items():
         setattr(changed, name, value)
     return changed
+
+
+def _snapshot(order: SalesOrder) -> SalesOrder:
+    """A copy of the row's values that later changes to ``order`` leave alone (a shallow
+    copy of a peewee model shares its field values)."""
+    copied = copy.copy(order)
+    copied.__data__ = dict(order.__data__)
+    copied._dirty = set(order._dirty)
+    return copied
 
 
 def _minor(amount: Decimal, currency: str) -> int:

@@ -11,7 +11,7 @@ PAYMENT_INDEXES = (("destination_account",), ("currency", "amount_minor"))
 BACKFILL_BATCH = 1000
 
 
-def up(migrator, db):
+def _models(db):
     class Tenant(Model):
         id = CharField(primary_key=True, max_length=40)
 
@@ -41,15 +41,25 @@ def up(migrator, db):
                 (("payment", "reference_key"), True),
             )
 
-    db.create_tables([PaymentReference])
+    return Payment, PaymentReference
+
+
+def up(migrator, db):
+    _, payment_reference = _models(db)
+    db.create_tables([payment_reference])
     for columns in PAYMENT_INDEXES:
         migrator.migrate(migrator.add_index("payment", ("tenant_id", *columns), False))
-    _backfill(Payment, PaymentReference)
+    backfill(db)
 
 
-def _backfill(Payment, PaymentReference):
+def backfill(db):
     """One row per distinct reference key of each payment already recorded, read in id order
     in batches (memory stays bounded on a large table)."""
+    payment, payment_reference = _models(db)
+    _backfill(payment, payment_reference)
+
+
+def _backfill(Payment, PaymentReference):  # noqa: N803 (the models, named as in up())
     last_id = 0
     while True:
         rows = list(
