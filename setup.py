@@ -16,7 +16,11 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["flux_recon", "flux_recon.*"]) + SHIPPED_PLUGINS,
     package_dir={name: f"plugins/{name}" for name in SHIPPED_PLUGINS},
-    package_data={name: ["README.md"] for name in SHIPPED_PLUGINS},
+    package_data={
+        **{name: ["README.md"] for name in SHIPPED_PLUGINS},
+        # The console's pages and assets ship in the package: nothing is fetched at run time.
+        "flux_recon.web.console": ["templates/console/*.html", "static/*"],
+    },
     include_package_data=True,
     install_requires=[
         "flask>=3.1,<4",

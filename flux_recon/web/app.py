@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Flask
 from flask import Request as FlaskRequest
 from flask.json.provider import DefaultJSONProvider
-from flask.sessions import SessionInterface
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream, get_content_length
@@ -21,17 +20,6 @@ class ExactJSONProvider(DefaultJSONProvider):
 
     def loads(self, s, **kwargs):
         return loads_exact(s)
-
-
-class NoSessions(SessionInterface):
-    """No cookie sessions: every caller authenticates per request (API key, webhook
-    signature). Flask's default would build a cookie signer for every request."""
-
-    def open_session(self, app, request):
-        return None  # Flask then uses its null session
-
-    def save_session(self, app, session, response):
-        pass
 
 
 class _MaxLengthStream(LimitedStream):
@@ -75,7 +63,7 @@ def create_app(test_config: dict | None = None, *, plugins: list | None = None) 
     from flux_recon.plugins import get_plugin_manager
     from flux_recon.providers import ProviderRegistry
     from flux_recon.reconciliation import Engine
-    from flux_recon.web import database, observability, rate_limit
+    from flux_recon.web import console, database, observability, rate_limit
     from flux_recon.web.api import Api
     from flux_recon.web.client_ip import parse_networks
     from flux_recon.web.resources import docs_assets, register_blueprints
@@ -88,7 +76,6 @@ def create_app(test_config: dict | None = None, *, plugins: list | None = None) 
     app = Flask("flux_recon", instance_relative_config=True)
     app.request_class = BodyLimitedRequest
     app.json = ExactJSONProvider(app)
-    app.session_interface = NoSessions()
     load_settings(app, test_config)
 
     database.init_app(app)
@@ -115,5 +102,7 @@ def create_app(test_config: dict | None = None, *, plugins: list | None = None) 
     api.register_blueprint(health_blp)
     app.register_blueprint(docs_assets.blp)
     rate_limit.init_app(app, [webhooks_blp], api_blueprints)
+    # Cookie sessions exist only under /console/; the API and webhooks keep none.
+    console.init_app(app)
     observability.init_app(app)
     return app

@@ -36,3 +36,11 @@ def client_ip(peer: str, forwarded_for: str | None, trusted: tuple[IPNetwork, ..
 
 def _is_trusted(address: IPAddress, trusted: tuple[IPNetwork, ...]) -> bool:
     return any(address in network for network in trusted)
+
+
+def from_trusted_proxy(peer: str, trusted: tuple[IPNetwork, ...]) -> bool:
+    """Whether the socket peer is one of the proxies whose forwarded headers are believed."""
+    try:
+        return _is_trusted(normalize_ip(ipaddress.ip_address(peer)), trusted)
+    except ValueError:
+        return False

@@ -61,6 +61,15 @@ class DefaultConfig:
     # A subscription whose deliveries keep failing this long is disabled, with the reason.
     SUBSCRIPTION_DISABLE_AFTER_HOURS = 72
 
+    # The merchant console (/console/): a session ends after this long without a request,
+    # and this long after sign-in whatever happens; the Integrations, Outbound webhooks,
+    # API keys and Users sections need a second factor passed within the last
+    # CONSOLE_SECOND_FACTOR_MINUTES. Sign-in attempts are limited per address too.
+    CONSOLE_IDLE_MINUTES = 30
+    CONSOLE_ABSOLUTE_HOURS = 12
+    CONSOLE_SECOND_FACTOR_MINUTES = 15
+    CONSOLE_SIGN_IN_RATE_LIMIT = "10 per minute"
+
     # One JSON line per request (and per log record) on stderr, with the request id.
     JSON_LOGS = True
 
