@@ -24,9 +24,9 @@ class TestMonnifyConformance(ProviderConformance):
 class TestOpayConformance(ProviderConformance):
     provider = OpayProvider
     entry_point = "opay"
-    # POS terminal and bank transfer notifications carry no signature: Opay protects them
-    # by its source addresses alone.
-    unsigned_samples = ("pos_card_payment", "bank_transfer")
+    # POS terminal, bank transfer and digital-wallet deposit notifications carry no signature:
+    # Opay protects them by its source addresses alone.
+    unsigned_samples = ("pos_card_payment", "bank_transfer", "wallet_deposit")
 
 
 class TestFuspayConformance(ProviderConformance):

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 import flux_recon_opay
-from flux_recon import Ignored, PayloadError, WebhookRequest
+from flux_recon import Ignored, PayloadError, Unrecognized, WebhookRequest
 from flux_recon.models import Payment, WebhookEvent, db
 from flux_recon_opay.provider import OpayProvider
 from flux_recon_opay.samples import SAMPLE_SECRET_KEY
@@ -188,6 +188,34 @@ SAMPLE_NOTICES = {
         "parent_external_id": None,
         "destination_account": "6123456789",
     },
+    "macquiring_payment": {
+        "external_id": "261122140885652282",
+        "kind": "payment",
+        "status": "succeeded",
+        "method": "other",
+        "amount": Decimal("2500.00"),
+        "currency": "NGN",
+        "references": ("INV-20261122-0044",),
+        "occurred_at": utc(2026, 11, 22, 10, 5, 5, 591000),
+        "fee": None,
+        "settlement_amount": None,
+        "parent_external_id": None,
+        "destination_account": None,
+    },
+    "wallet_deposit": {
+        "external_id": "261122030400187654321",
+        "kind": "payment",
+        "status": "succeeded",
+        "method": "other",
+        "amount": Decimal("5000.00"),
+        "currency": "NGN",
+        "references": ("RIDER0000000042",),
+        "occurred_at": utc(2026, 11, 22, 12, 20, 1),
+        "fee": None,
+        "settlement_amount": None,
+        "parent_external_id": None,
+        "destination_account": "6234567890",
+    },
 }
 
 
@@ -292,9 +320,10 @@ def test_refunded_must_be_a_boolean():
     assert "payload.refunded" in payload_errors(checkout_body(key=None, refunded="yes"))
 
 
-def test_other_checkout_event_types_are_ignored():
+def test_other_checkout_event_types_are_unrecognized_never_ignored():
+    # Was Ignored: a type Opay does not document may carry money, so it is kept for review.
     result = parse({"type": "settlement-report", "payload": {"date": "2026-11-22"}})
-    assert isinstance(result, Ignored)
+    assert isinstance(result, Unrecognized)
     assert "settlement-report" in result.reason
 
 
@@ -328,13 +357,19 @@ def test_checkout_missing_fields_are_all_reported_at_once():
             "payload.transactionId",
         ),
         ({**checkout_body(), "data": pos_body()["data"]}, "data"),
-        ({"payLoad": {}}, "body"),
         ([1, 2, 3], "body"),
     ],
-    ids=["no-type", "payload-not-object", "currency", "reference", "long-id", "both-forms", "neither-form", "array"],
+    ids=["no-type", "payload-not-object", "currency", "reference", "long-id", "both-forms", "array"],
 )
 def test_malformed_checkout_bodies_name_the_field(body, field):
     assert field in payload_errors(body)
+
+
+def test_an_object_of_no_known_form_is_unrecognized():
+    # Was a 422 "not an Opay webhook": a form Opay has not documented may be a payment.
+    result = parse({"payLoad": {}})
+    assert isinstance(result, Unrecognized)
+    assert "payLoad" in result.reason
 
 
 # --- POS / transfer notification mapping -----------------------------------------------------
@@ -686,11 +721,8 @@ def test_samples_verify_with_the_sample_key(set_secret, post, name, answer):
 
 @pytest.mark.parametrize(
     "body",
-    [
-        checkout_body(refunded=True, status="PENDING"),
-        {**checkout_body(key=None, transactionId="TX-9"), "type": "settlement-report"},
-    ],
-    ids=["pending-refund", "other-event-type"],
+    [checkout_body(refunded=True, status="PENDING")],
+    ids=["pending-refund"],
 )
 def test_events_without_money_answer_200_ignored_and_are_kept_in_the_inbox(app, set_secret, post, body):
     set_secret()
@@ -703,6 +735,19 @@ def test_events_without_money_answer_200_ignored_and_are_kept_in_the_inbox(app, 
     (event,) = inbox(app)
     assert (event.verdict, event.http_status) == ("ignored", 200)
     assert event.reason == response.json["reason"]
+    assert payment_count(app) == 0
+
+
+def test_a_signed_callback_of_an_unknown_type_is_kept_as_unrecognized(app, set_secret, post):
+    # Was "200 ignored": a type Opay does not document may carry money.
+    set_secret()
+    body = {**checkout_body(key=None, transactionId="TX-9"), "type": "settlement-report"}
+    body["sha512"] = opay_sha512(body["payload"], SECRET)
+    response = post(body)
+    assert response.status_code == 200, response.json
+    assert response.json["status"] == "unrecognized"
+    (event,) = inbox(app)
+    assert (event.verdict, event.http_status) == ("unrecognized", 200)
     assert payment_count(app) == 0
 
 

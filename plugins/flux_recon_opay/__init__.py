@@ -1,4 +1,4 @@
-"""flux-recon plugin: Opay checkout callbacks and POS/transfer notifications (see README.md for the wire formats)."""
+"""flux-recon plugin: Opay checkout callbacks (v1, v2), POS/transfer and digital-wallet notifications (README.md)."""
 
 from flux_recon import hookimpl
 

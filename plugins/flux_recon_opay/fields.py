@@ -15,6 +15,8 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 EARLIEST_MILLIS = 946_684_800_000  # 2000-01-01T00:00:00Z
 LATEST_MILLIS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
 DIGITS = re.compile(r"[0-9]+", re.ASCII)
+# Opay's older cashier writes naira with exactly two decimals ("10.00", "0.10").
+NAIRA_TEXT = re.compile(r"[0-9]+\.[0-9]{2}", re.ASCII)
 
 # Opay names the same means of payment differently per product (checkout instrumentType,
 # POS payMethod); keys are lower-case with everything but letters and digits removed.
@@ -73,15 +75,16 @@ class OpayFields(Fields):
         return value
 
     def minor_amount(
-        self, name: str, currency: str | None, *, required: bool = True, positive: bool = True
+        self, name: str, currency: str | None, *, required: bool = True, positive: bool = True, hint: str = ""
     ) -> Decimal | None:
-        """A whole number of minor units (kobo), as a digit string or a JSON integer."""
+        """A whole number of minor units (kobo), as a digit string or a JSON integer;
+        ``hint`` is added to the error (which setting declares the unit)."""
         value = self.data.get(name)
         if not self.present(name):
             if required:
                 self.error(name, "is required")
             return None
-        minor = self._whole_number(name, value)
+        minor = self._whole_number(name, value, hint)
         if minor is not None and positive and minor == 0:
             self.error(name, "must be greater than zero")
             return None
@@ -89,7 +92,7 @@ class OpayFields(Fields):
             return None
         return from_minor(minor, currency)
 
-    def _whole_number(self, name: str, value: object) -> int | None:
+    def _whole_number(self, name: str, value: object, hint: str = "") -> int | None:
         if isinstance(value, str) and DIGITS.fullmatch(value.strip()):
             text = value.strip().lstrip("0") or "0"
         elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
@@ -97,7 +100,7 @@ class OpayFields(Fields):
         else:
             self.error(
                 name,
-                f'must be a whole number of minor units (kobo), e.g. "49160" for 491.60 NGN; got {value!r}',
+                f'must be a whole number of minor units (kobo), e.g. "49160" for 491.60 NGN; got {value!r:.60}{hint}',
             )
             return None
         # Compare lengths before int(): a thousand-digit string is refused, not converted.
@@ -105,6 +108,32 @@ class OpayFields(Fields):
             self.error(name, "is larger than this service accepts")
             return None
         return int(text)
+
+    def naira_amount(
+        self, name: str, currency: str | None, *, required: bool = True, positive: bool = True, hint: str = ""
+    ) -> Decimal | None:
+        """Main units with exactly two decimals ("10.00"), as a string or a JSON number: the
+        form of Opay's older cashier. A whole number ("1000") is refused, not guessed: in that
+        form it is most likely kobo sent to an integration declared to receive naira."""
+        value = self.data.get(name)
+        if not self.present(name):
+            if required:
+                self.error(name, "is required")
+            return None
+        text = value.strip() if isinstance(value, str) else value
+        if isinstance(text, Decimal) and text.is_finite() and text.as_tuple().exponent == -2:
+            text = str(text)
+        if not (isinstance(text, str) and NAIRA_TEXT.fullmatch(text) and len(text) <= 20):
+            self.error(name, f'must be naira with two decimals, e.g. "10.00"; got {value!r:.60}{hint}')
+            return None
+        amount = Decimal(text)
+        if positive and amount == 0:
+            self.error(name, "must be greater than zero")
+            return None
+        if amount * 100 > MAX_MINOR_UNITS:
+            self.error(name, "is larger than this service accepts")
+            return None
+        return amount if currency is not None else None
 
     def epoch_millis(self, name: str) -> dt.datetime | None:
         """Epoch milliseconds (digit string or JSON integer) as tz-aware UTC; "0" reads as absent."""

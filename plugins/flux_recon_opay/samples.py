@@ -1,4 +1,4 @@
-"""Realistic Opay webhook bodies, one per form the adapter reads, for docs, tests and test sends."""
+"""Realistic Opay webhook bodies, one per form the adapter reads (sources cited), for docs, tests and test sends."""
 
 from __future__ import annotations
 
@@ -56,6 +56,43 @@ POS_CARD_PAYMENT = {
     }
 }
 
+# Callback v2, the shape of Opay's documented example (doc.opaycheckout.com/callback-signature-v2:
+# amount {currency, total in minor units}, country, failureCode, failureReason, notifyId, orderNo,
+# reference, status, timestamp in epoch milliseconds, type, extras), as a successful NGN payment.
+MACQUIRING_PAYMENT = {
+    "amount": {"currency": "NGN", "total": 250000},
+    "country": "NG",
+    "failureCode": "",
+    "failureReason": "",
+    "notifyId": "8d1f0c2e4b6a4f0e9c3d2b1a0f9e8d7c",
+    "orderNo": "261122140885652282",
+    "reference": "INV-20261122-0044",
+    "status": "SUCCESS",
+    "timestamp": 1795341905591,
+    "type": "MACQUIRING_CALLBACK",
+    "extras": {},
+}
+
+# A digital-wallet deposit (Opay "Wallet as a Service", documentation.opayweb.com/doc/offline/
+# digital-wallets.html). Opay's page describes the wallets and their static deposit codes; the flat
+# notification fields below (depositCode, depositAmount in naira, status, orderNo, currency, refId)
+# are those integrations of that product read, in the naira and epoch-millisecond formats of
+# Opay's other offline notifications (documentation.opayweb.com/doc/offline/general-payment-webhook.html).
+WALLET_DEPOSIT = {
+    "orderNo": "261122030400187654321",
+    "depositCode": "6234567890",
+    "depositAmount": "5000.00",
+    "currency": "NGN",
+    "status": "SUCCESS",
+    "refId": "RIDER0000000042",
+    "name": "EMEKA RIDER",
+    "senderName": "CHIDI OKAFOR",
+    "senderBank": "Access Bank",
+    "senderAccount": "0712345678",
+    "transactionTime": "1795350000000",
+    "completedTime": "1795350001000",
+}
+
 BANK_TRANSFER = {
     "data": {
         "outOrderNo": "",
@@ -101,4 +138,7 @@ def sample_payloads() -> dict:
         ),
         "pos_card_payment": copy.deepcopy(POS_CARD_PAYMENT),
         "bank_transfer": copy.deepcopy(BANK_TRANSFER),
+        # Signed in its headers (Provider.sign adds RequestTimestamp, MerchantId, Authorization).
+        "macquiring_payment": copy.deepcopy(MACQUIRING_PAYMENT),
+        "wallet_deposit": copy.deepcopy(WALLET_DEPOSIT),
     }
