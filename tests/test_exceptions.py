@@ -4,6 +4,7 @@ filters, sorting, pages, and resolve / re-open decisions that never change money
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 from decimal import Decimal
 
@@ -330,3 +331,99 @@ def test_amounts_are_exact_in_minor_units(engine):
     record(engine, tenant, notice("TX-Y", "400", "INV-Y", currency="JPY"))
     (item,) = everything(tenant, currency="JPY", min_amount=Decimal("600"), max_amount=Decimal("600"))
     assert (item.amount, item.currency) == ("600", "JPY")
+
+
+# ------------------------------------------------------------------ over the REST API
+
+
+@pytest.fixture
+def api_ids(app, tenant):
+    with app.app_context():
+        ids = every_reason(app.extensions["engine"], tenant["tenant_id"])
+    db.close()
+    return ids
+
+
+def test_rest_list_filter_sort_and_pages(client, tenant, api_ids):
+    headers = tenant["headers"]
+    listed = client.get("/api/v1/exceptions?page_size=100", headers=headers)
+    assert listed.status_code == 200, listed.json
+    assert {item["reason"]: item["id"] for item in listed.json} == api_ids
+    no_order = next(item for item in listed.json if item["reason"] == "no_order")
+    assert no_order["amount"] == "50.00" and no_order["currency"] == "NGN"
+    assert no_order["subject"]["type"] == "payment" and no_order["status"] == "open"
+    assert no_order["candidates"][0]["reference"] == "INV-1001"
+    assert isinstance(no_order["age_seconds"], int)
+
+    first = client.get("/api/v1/exceptions?sort=amount&page_size=4", headers=headers)
+    assert json.loads(first.headers["X-Pagination"])["total"] == len(api_ids)
+    second = client.get("/api/v1/exceptions?sort=amount&page_size=4&page=2", headers=headers)
+    amounts = [Decimal(i["amount"]) for i in first.json + second.json if i["currency"] == "NGN"]
+    assert amounts == sorted(amounts, reverse=True)
+    assert not {i["id"] for i in first.json} & {i["id"] for i in second.json}
+
+    filtered = client.get(
+        "/api/v1/exceptions?reason=orphan_refund,refund_exceeds_payment&currency=ngn&max_amount=20&provider=core",
+        headers=headers,
+    )
+    assert [i["reason"] for i in filtered.json] == ["orphan_refund"]
+    young = client.get("/api/v1/exceptions?max_age=5m&reason=underpaid_order,no_order", headers=headers)
+    assert [i["reason"] for i in young.json] == ["no_order"]
+    old = client.get("/api/v1/exceptions?min_age=7d&order=asc", headers=headers)
+    assert {i["reason"] for i in old.json} == {"underpaid_order", "overpaid_order"}
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("reason=nope", "reason"),
+        ("min_amount=5", "currency"),
+        ("currency=NGN&min_amount=abc", "min_amount"),
+        ("currency=NGN&min_amount=1.001", "min_amount"),
+        ("min_age=soon", "min_age"),
+        ("status=closed", "status"),
+        ("sort=size", "sort"),
+        ("currency=XXXX", "currency"),
+    ],
+)
+def test_rest_refused_filters(client, tenant, query, field):
+    answer = client.get(f"/api/v1/exceptions?{query}", headers=tenant["headers"])
+    assert answer.status_code == 422, answer.json
+    assert field in json.dumps(answer.json["errors"]), answer.json
+
+
+def test_rest_resolve_reopen_and_bulk(client, tenant, other_tenant, api_ids):
+    headers = tenant["headers"]
+    item = api_ids["overpaid_order"]
+    assert client.post(f"/api/v1/exceptions/{item}/resolve", json={}, headers=headers).status_code == 422
+    assert (
+        client.post(
+            f"/api/v1/exceptions/{item}/resolve", json={"note": "x"}, headers=other_tenant["headers"]
+        ).status_code
+        == 404
+    )
+    resolved = client.post(f"/api/v1/exceptions/{item}/resolve", json={"note": "refund sent"}, headers=headers)
+    assert resolved.status_code == 200, resolved.json
+    assert resolved.json["status"] == "resolved"
+    assert resolved.json["decision"]["note"] == "refund sent"
+    assert client.post(f"/api/v1/exceptions/{item}/resolve", json={"note": "again"}, headers=headers).status_code == 409
+    assert item not in [i["id"] for i in client.get("/api/v1/exceptions", headers=headers).json]
+    assert [i["id"] for i in client.get("/api/v1/exceptions?status=resolved", headers=headers).json] == [item]
+    assert client.get(f"/api/v1/exceptions/{item}", headers=headers).json["status"] == "resolved"
+    reopened = client.post(f"/api/v1/exceptions/{item}/reopen", json={}, headers=headers)
+    assert (reopened.status_code, reopened.json["status"]) == (200, "open")
+    assert client.post(f"/api/v1/exceptions/{item}/reopen", json={}, headers=headers).status_code == 409
+
+    bulk = client.post(
+        "/api/v1/exceptions/resolve",
+        json={"ids": [api_ids["no_order"], api_ids["unrecognized_webhook"], "order:0"], "note": "month end"},
+        headers=headers,
+    )
+    assert bulk.status_code == 200, bulk.json
+    assert bulk.json == {
+        "resolved": [api_ids["no_order"], api_ids["unrecognized_webhook"]],
+        "skipped": [{"id": "order:0", "reason": "not_found"}],
+    }
+    assert client.post("/api/v1/exceptions/resolve", json={"ids": [], "note": "x"}, headers=headers).status_code == 422
+    assert client.get("/api/v1/exceptions/payment:999999", headers=headers).status_code == 404
+    assert client.get("/api/v1/exceptions").status_code == 401

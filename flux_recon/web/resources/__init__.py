@@ -14,6 +14,8 @@ MODULES = (
     "inbox",
     "reports",
     "reconciliation_runs",
+    "exceptions",
+    "suggestions",
     "exports",
     "audit",
     "settings",
