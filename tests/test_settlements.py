@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from decimal import Decimal
 
 import pytest
@@ -364,3 +365,25 @@ def test_imports_as_multipart_and_refusals(client, tenant, paystack):
     assert not_utf8.status_code == 422
     empty = import_file(client, tenant, paystack["id"], b"")
     assert empty.status_code == 422 and "file" in empty.json["errors"]["statement"]
+
+
+def test_the_cli_imports_a_statement_and_sweeps(app, runner, client, tenant, paystack, tmp_path):
+    from flux_recon.cli import cli
+
+    statement = tmp_path / "payout.csv"
+    statement.write_bytes(paystack_csv(paystack_row("INV-1", paid="2026-11-23 10:00:00")))
+    options = ["--integration", str(paystack["id"]), "--format", "paystack_payout"]
+    result = runner.invoke(cli, ["settlements", "import", str(statement), *options])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert (summary["lines_added"], summary["payments_recovered"]) == (1, 1)
+
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(paystack_csv(paystack_row("INV-2", fee="lots")))
+    refused = runner.invoke(cli, ["settlements", "import", str(bad), *options])
+    assert refused.exit_code == 1 and "line 2" in refused.output and "Paystack fee" in refused.output
+
+    assert post_charge(client, paystack, "INV-8", paid_at="2026-11-23T12:00:00Z").status_code == 200
+    swept = runner.invoke(cli, ["settlements", "sweep", "--now", "2026-12-01T00:00:00Z"])
+    assert swept.exit_code == 0, swept.output
+    assert json.loads(swept.output) == {"awaiting": 1, "not_in_settlement": 1}

@@ -262,3 +262,7 @@ cli.add_command(users)
 from flux_recon.cli.reconcile import reconcile  # noqa: E402
 
 cli.add_command(reconcile)
+
+from flux_recon.cli.settlements import settlements  # noqa: E402
+
+cli.add_command(settlements)
