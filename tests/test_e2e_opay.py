@@ -136,3 +136,129 @@ def test_opay_checkout_and_pos_through_gunicorn(server):
 
     server.stop()
     assert "Traceback" not in server.log(), server.log()
+
+
+def v2_signature(timestamp: str, body: bytes, key: str) -> str:
+    """Opay's callback signature v2 as its page describes it: hex HMAC-SHA512 over RequestTimestamp + body."""
+    return hmac.new(key.encode(), timestamp.encode() + body, hashlib.sha512).hexdigest()
+
+
+def test_opay_callback_v2_legacy_cashier_and_wallet_deposit_through_gunicorn(server):
+    api_key = create_tenant(server)["api_key"]
+    integration = expect(api(server, api_key, "POST", "/api/v1/integrations", {"provider": "opay"}), 201)
+    webhook_path = urlsplit(integration["webhook_url"]).path
+    integration_path = f"/api/v1/integrations/{integration['id']}"
+    expect(api(server, api_key, "PUT", f"{integration_path}/secrets/secret_key", {"value": SECRET_KEY}), 200)
+    expect(api(server, api_key, "POST", f"{integration_path}/allowlist", {"cidr": ALLOWED_SOURCE}), 201)
+    v2_order = expect(
+        api(server, api_key, "POST", "/api/v1/orders", order("92631092", "4.00") | {"currency": "EGP"}), 201
+    )
+    wallet_order = expect(
+        api(server, api_key, "POST", "/api/v1/orders", order("INV-W-7", "5000.00") | {"virtual_account": "6234567890"}),
+        201,
+    )
+
+    # Callback v2: the shape of Opay's documented example (doc.opaycheckout.com/callback-signature-v2),
+    # as a success, signed in the Authorization header over RequestTimestamp + the raw body.
+    v2_body = json.dumps(
+        {
+            "amount": {"currency": "EGP", "total": 400},
+            "country": "EG",
+            "failureCode": "",
+            "failureReason": "",
+            "notifyId": "68d9b42c1e694ebc921af92b76804d23",
+            "orderNo": "211005140885652282",
+            "reference": "92631092",
+            "status": "SUCCESS",
+            "timestamp": 1633411815591,
+            "type": "MACQUIRING_CALLBACK",
+            "extras": {},
+        }
+    ).encode()
+    stamp = "1631106688000"
+    signed = {"MerchantId": "256612345678901", "RequestTimestamp": stamp}
+    forged = post_webhook(server, webhook_path, v2_body, **signed, Authorization=v2_signature(stamp, v2_body, "x"))
+    assert forged.status == 401
+    assert post_webhook(server, webhook_path, v2_body).status == 401  # unsigned once the key is set
+    paid = expect(
+        post_webhook(server, webhook_path, v2_body, **signed, Authorization=v2_signature(stamp, v2_body, SECRET_KEY)),
+        200,
+    )
+    assert (paid["status"], paid["reconciliation"]) == ("accepted", "matched"), paid
+    payment = expect(api(server, api_key, "GET", f"/api/v1/payments/{paid['payment_id']}"), 200)
+    assert (payment["amount"], payment["currency"], payment["status"], payment["kind"]) == (
+        "4.00",
+        "EGP",
+        "succeeded",
+        "payment",
+    )
+    assert expect(api(server, api_key, "GET", f"/api/v1/orders/{v2_order['id']}"), 200)["status"] == "paid"
+
+    # The older cashier callback (opay-services/opay-sdk-php, cashier callback example): naira and
+    # "successful". Refused under the default API generation, accepted once the integration says so.
+    legacy_fields = {
+        "amount": "10.00",
+        "currency": "NGN",
+        "fee": "0.10",
+        "reference": "3cae64cb5f68a7c4008b765b97401a",
+        "refunded": False,
+        "status": "successful",
+        "timestamp": "2020-09-21T13:18:45Z",
+        "token": "200921144008250432",
+        "transactionId": "200921144008250432",
+        "payChannel": "BalancePayment",
+    }
+    legacy = json.dumps(
+        {"payload": legacy_fields, "sha512": sha3_signature(legacy_fields, SECRET_KEY), "type": "transaction-status"}
+    ).encode()
+    refused = post_webhook(server, webhook_path, legacy)
+    assert refused.status == 422 and "payload.amount" in refused.json["errors"], refused.body
+    expect(
+        api(server, api_key, "PUT", f"{integration_path}/options", {"options": {"api_generation": "legacy_cashier"}}),
+        200,
+    )
+    older = expect(post_webhook(server, webhook_path, legacy), 200)
+    assert older["status"] == "accepted", older
+    payment = expect(api(server, api_key, "GET", f"/api/v1/payments/{older['payment_id']}"), 200)
+    assert (payment["amount"], payment["fee"], payment["currency"], payment["status"], payment["kind"]) == (
+        "10.00",
+        "0.10",
+        "NGN",
+        "succeeded",
+        "payment",
+    )
+
+    # A digital-wallet deposit: unsigned (allow-list only), matched by its deposit code.
+    deposit = json.dumps(
+        {
+            "orderNo": "261122030400187654321",
+            "depositCode": "6234567890",
+            "depositAmount": "5000.00",
+            "currency": "NGN",
+            "status": "SUCCESS",
+            "transactionTime": "1795350000000",
+            "completedTime": "1795350001000",
+        }
+    ).encode()
+    assert post_webhook(server, webhook_path, deposit, source=OTHER_SOURCE).status == 403
+    funded = expect(post_webhook(server, webhook_path, deposit), 200)
+    assert (funded["status"], funded["reconciliation"]) == ("accepted", "matched"), funded
+    payment = expect(api(server, api_key, "GET", f"/api/v1/payments/{funded['payment_id']}"), 200)
+    assert (payment["amount"], payment["currency"], payment["status"], payment["kind"]) == (
+        "5000.00",
+        "NGN",
+        "succeeded",
+        "payment",
+    )
+    assert expect(api(server, api_key, "GET", f"/api/v1/orders/{wallet_order['id']}"), 200)["status"] == "paid"
+
+    # A signed callback of a type the plugin does not know is kept as unrecognized, not ignored.
+    unknown_fields = dict(legacy_fields, transactionId="200921144008250499")
+    unknown = json.dumps(
+        {"payload": unknown_fields, "sha512": sha3_signature(unknown_fields, SECRET_KEY), "type": "refund-status"}
+    ).encode()
+    kept = expect(post_webhook(server, webhook_path, unknown), 200)
+    assert kept["status"] == "unrecognized", kept
+
+    server.stop()
+    assert "Traceback" not in server.log(), server.log()
