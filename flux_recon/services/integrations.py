@@ -7,6 +7,7 @@ import secrets
 
 import peewee
 
+from flux_recon.inbound.dry_run import dry_run as dry_run_webhook
 from flux_recon.models import AllowedNetwork, Credential, Integration, utcnow
 from flux_recon.models.audit_log import record_audit
 from flux_recon.models.transactions import write_transaction
@@ -303,3 +304,19 @@ def remove_network(tenant_id: str, integration_id: int, entry_id: int, actor: st
             integration.id,
             {"entry_id": entry.id, "cidr": entry.cidr},
         )
+
+
+# Trying a webhook against the configuration, recording nothing.
+
+
+def dry_run(
+    tenant_id: str, integration_id: int, *, body: bytes, headers: dict, providers, secret_box, options=None
+) -> dict:
+    """What the integration's webhook URL would answer to ``body`` and ``headers`` (its auth
+    checks except the IP allow-list, then parse): the notices, or the verdict with its
+    message and field errors. ``options``, when given, are tried instead of the saved ones
+    (checked first: Invalid naming each bad option). Writes nothing."""
+    integration = get_integration(tenant_id, integration_id)
+    provider = provider_of(integration, providers)
+    checked = None if options is None else _checked_options(provider, options)
+    return dry_run_webhook(provider, integration, body=body, headers=headers, secret_box=secret_box, options=checked)

@@ -10,6 +10,8 @@ from flux_recon.web.resources.integrations.schemas import (
     AllowlistEntryCreateSchema,
     AllowlistEntrySchema,
     AllowlistSchema,
+    DryRunResultSchema,
+    DryRunSchema,
     IntegrationCreatedSchema,
     IntegrationCreateSchema,
     IntegrationOptionsSchema,
@@ -94,6 +96,40 @@ class IntegrationOptions(MethodView):
             g.tenant.id, integration_id, data["options"], current_app.extensions["providers"], g.actor
         )
         return describe(integration)
+
+
+@blp.route("/<int:integration_id>/dry-run")
+class IntegrationDryRun(MethodView):
+    @blp.arguments(
+        DryRunSchema,
+        example={
+            "body": '{"event": "payment.success", "data": {"transaction_id": "TXN-20261122-0001", '
+            '"amount": "15000.00", "currency": "NGN", "status": "success"}}',
+            "headers": {"Content-Type": "application/json", "X-Signature": "<hex HMAC-SHA256 of the body>"},
+        },
+    )
+    @blp.response(200, DryRunResultSchema)
+    @blp.errors(404, 422)
+    def post(self, data, integration_id):
+        """Try a webhook against the integration, recording nothing
+
+        Runs what the webhook URL runs on a request: the provider's auth checks with the
+        integration's secrets, except the IP allow-list (the request comes from you, not the
+        provider), then the provider's parse against the integration's options (or the
+        `options` given here, unsaved), then the checks the engine makes before recording.
+        The answer is the notices that would be recorded (amounts as decimal strings), or the
+        verdict, status and messages the webhook would get. Nothing is written: no inbox
+        record, no payment, no audit entry, no event. Works for every provider.
+        """
+        return integrations.dry_run(
+            g.tenant.id,
+            integration_id,
+            body=data["raw"],
+            headers=data["headers"],
+            providers=current_app.extensions["providers"],
+            secret_box=current_app.extensions["secret_box"],
+            options=data["options"],
+        )
 
 
 @blp.route("/<int:integration_id>/allowlist")

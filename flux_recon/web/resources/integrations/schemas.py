@@ -1,5 +1,8 @@
 """Schemas of the integrations resource (and its allow-list)."""
 
+import base64
+import binascii
+
 import marshmallow as ma
 
 from flux_recon.services.integrations import EMPTY_ALLOWLIST_NOTE, normalize_network
@@ -82,3 +85,103 @@ class IntegrationSchema(ma.Schema):
 
 class IntegrationCreatedSchema(IntegrationSchema):
     credentials = ma.fields.List(ma.fields.Nested(CredentialWithSecretSchema))
+
+
+class DryRunSchema(ma.Schema):
+    body = ma.fields.String(
+        load_default=None,
+        metadata={
+            "description": "the raw request body exactly as the platform sends it, as text (UTF-8); "
+            "signatures are checked on these bytes, so keep every space",
+            "example": '{"event": "payment.success", "data": {"transaction_id": "TXN-1", "amount": "15000.00"}}',
+        },
+    )
+    body_base64 = ma.fields.String(
+        load_default=None,
+        metadata={"description": "instead of body: the raw bytes in Base64, for a body that is not UTF-8 text"},
+    )
+    headers = ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.Length(min=1, max=200)),
+        values=ma.fields.String(validate=ma.validate.Length(max=8192)),
+        load_default=dict,
+        validate=ma.validate.Length(max=100),
+        metadata={
+            "description": "the request headers (names in any case). Without Content-Type, application/json is assumed",
+            "example": {"X-Signature": "6f1c...e2"},
+        },
+    )
+    options = ma.fields.Dict(
+        keys=ma.fields.String(),
+        load_default=None,
+        metadata={
+            "description": "provider options to try instead of the saved ones (checked as PUT .../options checks "
+            "them, and not saved)"
+        },
+    )
+
+    @ma.validates_schema
+    def one_body(self, data, **kwargs):
+        if (data.get("body") is None) == (data.get("body_base64") is None):
+            raise ma.ValidationError("give exactly one of body or body_base64", "body")
+
+    @ma.post_load
+    def raw_bytes(self, data, **kwargs):
+        try:
+            if data["body"] is not None:
+                data["raw"] = data["body"].encode("utf-8")
+            else:
+                data["raw"] = base64.b64decode(data["body_base64"], validate=True)
+        except UnicodeEncodeError:
+            raise ma.ValidationError("must be text that UTF-8 can encode", "body") from None
+        except binascii.Error:
+            raise ma.ValidationError("must be Base64", "body_base64") from None
+        return data
+
+
+class DryRunPayerSchema(ma.Schema):
+    name = ma.fields.String(allow_none=True)
+    email = ma.fields.String(allow_none=True)
+    phone = ma.fields.String(allow_none=True)
+    customer_id = ma.fields.String(allow_none=True)
+    account_number = ma.fields.String(allow_none=True)
+    bank = ma.fields.String(allow_none=True)
+
+
+class DryRunNoticeSchema(ma.Schema):
+    kind = ma.fields.String(metadata={"example": "payment", "description": "payment, refund or reversal"})
+    status = ma.fields.String(metadata={"example": "succeeded", "description": "succeeded, failed or pending"})
+    external_id = ma.fields.String(metadata={"example": "TXN-20261122-0001"})
+    amount = ma.fields.String(metadata={"example": "15000.00", "description": "a decimal string, never a float"})
+    currency = ma.fields.String(metadata={"example": "NGN"})
+    method = ma.fields.String(metadata={"example": "other"})
+    references = ma.fields.List(ma.fields.String(), metadata={"example": ["INV-1001"]})
+    occurred_at = ma.fields.String(metadata={"example": "2026-11-22T09:15:03+00:00"})
+    payer = ma.fields.Nested(DryRunPayerSchema)
+    destination_account = ma.fields.String(allow_none=True)
+    parent_external_id = ma.fields.String(allow_none=True)
+    fee = ma.fields.String(allow_none=True)
+    settlement_amount = ma.fields.String(allow_none=True)
+
+
+class DryRunResultSchema(ma.Schema):
+    outcome = ma.fields.String(
+        metadata={"example": "notices", "description": "notices, ignored, unrecognized or refused"}
+    )
+    verdict = ma.fields.String(
+        metadata={
+            "example": "accepted",
+            "description": "the inbox verdict the real webhook would get (accepted stands for accepted or "
+            "duplicate: whether it arrived before is not looked up)",
+        }
+    )
+    http_status = ma.fields.Integer(metadata={"example": 200, "description": "what the webhook URL would answer"})
+    message = ma.fields.String(allow_none=True, metadata={"description": "why it is refused, ignored or unrecognized"})
+    errors = ma.fields.Dict(
+        metadata={"description": 'field-level messages by payload path, e.g. {"data.amount": ["is required"]}'}
+    )
+    notices = ma.fields.List(ma.fields.Nested(DryRunNoticeSchema))
+    skipped_checks = ma.fields.List(
+        ma.fields.String(),
+        metadata={"example": ["ip_allowlist"], "description": "checks a dry run does not make: the IP allow-list"},
+    )
+    recorded = ma.fields.Boolean(metadata={"example": False, "description": "always false: nothing is written"})
