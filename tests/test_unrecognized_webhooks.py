@@ -230,3 +230,15 @@ def test_a_webhook_unrecognized_only_on_replay_is_announced_then(client, tenant,
     assert replayed.json["result"]["status"] == "unrecognized"
     (sent,) = announcements()
     assert sent["event_body"]["replay_of"] == event_id
+
+
+def test_an_unrecognized_webhook_appears_in_the_review_queue(client, tenant, learner):
+    integration = learner()
+    post(client, integration, PAYOUT)
+    post(client, integration, {"type": "heartbeat"})
+    event_id = client.get("/api/v1/webhook-events?verdict=unrecognized", headers=tenant["headers"]).json[0]["id"]
+    queue = client.get("/api/v1/exceptions?reason=unrecognized_webhook", headers=tenant["headers"])
+    assert queue.status_code == 200, queue.json
+    (item,) = queue.json
+    assert item["id"] == f"webhook:{event_id}"
+    assert item["provider"] == "learner" and "unknown event type 'payout'" in item["message"]
