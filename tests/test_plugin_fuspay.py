@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 import flux_recon_fuspay
-from flux_recon import Ignored, PayloadError, WebhookRequest
+from flux_recon import Ignored, PayloadError, Unrecognized, WebhookRequest
 from flux_recon.models import WebhookEvent, db
 from flux_recon_fuspay.provider import FuspayProvider
 from flux_recon_fuspay.signature import canonical_json
@@ -325,8 +325,8 @@ def test_a_paid_notification_without_an_amount_is_refused():
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        (lambda p: p["data"]["payment"].update(status="Settled"), "data.payment.status"),
-        (lambda p: p["data"]["order_details"].update(status="Done"), "data.order_details.status"),
+        (lambda p: p["data"]["payment"].update(status=7), "data.payment.status"),
+        (lambda p: p["data"]["order_details"].update(status=["Completed"]), "data.order_details.status"),
         (lambda p: p["data"]["order_details"].update(currency="ABC"), "data.order_details.currency"),
         (lambda p: p["data"]["order_details"].update(partner_order_id=["x"]), "data.order_details.partner_order_id"),
         (lambda p: p["data"].update(payment="Paid"), "data.payment"),
@@ -352,10 +352,35 @@ def test_missing_statuses_are_refused():
     assert "data.payment.status" in parse_error(notification(None, None))
 
 
-def test_a_body_that_is_neither_form_is_refused():
-    assert "data" in parse_error({"status": "success", "message": "hello"})
+def test_a_body_that_is_neither_form_is_unrecognized_and_a_non_object_refused():
+    # Signed by Fuspay but of no shape this adapter reads: it may be money, so it is kept
+    # (unrecognized) rather than refused as it used to be.
+    assert isinstance(parse({"status": "success", "message": "hello"}), Unrecognized)
     with pytest.raises(PayloadError):
         parse([1, 2, 3])
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda p: p["data"]["payment"].update(status="Settled"), "data.payment.status"),
+        (lambda p: p["data"]["order_details"].update(status="Done"), "data.order_details.status"),
+    ],
+)
+def test_a_status_fuspay_may_add_later_is_unrecognized_never_refused_or_ignored(change, path):
+    payload = notification()
+    change(payload)
+    result = parse(payload)
+    assert isinstance(result, Unrecognized)
+    assert path in result.reason
+
+
+def test_every_status_read_is_declared_with_what_it_carries():
+    declared = FuspayProvider.event_types
+    assert {declared[s] for s in ("Paid", "Completed", "Mismatched", "Claimed", "Pending")} == {"payment"}
+    assert declared["Refund"] == "refund"
+    assert {declared[s] for s in ("Expired", "Abandoned", "payout")} == {"no_money"}
+    assert FuspayProvider.unrecognized_status == 200
 
 
 def test_times_in_the_payload_are_used():

@@ -15,17 +15,30 @@ from flux_recon import (
     MoneyError,
     NoticeKind,
     NoticeStatus,
+    OptionField,
+    OptionsError,
     PayloadError,
     PaymentMethod,
     PaymentNotice,
     Provider,
+    Unrecognized,
     normalize_currency,
     parse_decimal,
     to_minor,
     utc_time,
 )
 
-from .signature import MERCHANT_CREDENTIAL, PARTNER_CREDENTIAL, FuspaySignature, is_payout
+from . import remote
+from .signature import (
+    BASE_URL_OPTION,
+    LOCAL,
+    MERCHANT_CREDENTIAL,
+    PARTNER_CREDENTIAL,
+    REMOTE,
+    VERIFICATION_OPTION,
+    FuspaySignature,
+    is_payout,
+)
 
 DEFAULT_CURRENCY = "NGN"
 
@@ -40,6 +53,19 @@ UNPAID_ORDER_STATUSES = ("Expired", "Abandoned")
 # The flat form has one status field, which may hold either vocabulary ("Pending" is in both).
 FLAT_STATUSES = PAYMENT_STATUSES + tuple(s for s in ORDER_STATUSES if s not in PAYMENT_STATUSES)
 INVALID = "not a valid Fuspay collection notification"
+# Every status this adapter knows, with what it carries (GET /providers, README): the payment
+# status first, the order status when there is none. Any other value is Unrecognized.
+EVENT_TYPES = {
+    "Paid": "payment",
+    "Pending": "payment",  # recorded as pending, never allocated
+    "Refund": "refund",
+    "Completed": "payment",
+    "Mismatched": "payment",
+    "Claimed": "payment",  # pending: the buyer says they paid
+    "Expired": "no_money",
+    "Abandoned": "no_money",
+    "payout": "no_money",  # a withdrawal_reference: money leaving the merchant, never a collection
+}
 ACCOUNT = "data.payment.virtual_account"
 # Epoch milliseconds below this (March 1973) are almost certainly seconds sent by mistake.
 MIN_EPOCH_MS = 10**11
@@ -88,6 +114,35 @@ class FuspayProvider(Provider):
     )
     # Fuspay publishes no fixed source addresses: add the ones Fuspay gives you.
     default_allowlist = ()
+    option_fields = (
+        OptionField(
+            VERIFICATION_OPTION,
+            "How the signature is verified",
+            default=LOCAL,
+            choices=(LOCAL, REMOTE),
+            description="local: computed here (Fuspay's algorithm as inferred, see the plugin README); remote: "
+            "Fuspay's own signing endpoint signs the body and the signatures are compared (Fuspay's documented "
+            "method; each webhook then waits on that endpoint, and answers 503 when it cannot be reached)",
+        ),
+        OptionField(
+            BASE_URL_OPTION,
+            "Fuspay signing endpoint base URL",
+            default=remote.DEFAULT_BASE_URL,
+            description=f"remote mode posts to <this>{remote.SIGNING_PATH}; https (http only to a loopback address)",
+        ),
+    )
+    event_types = EVENT_TYPES
+    # Fuspay documents no retry schedule; an unrecognized notification is kept in the inbox
+    # for replay once the adapter knows it, so it is acknowledged rather than resent.
+    unrecognized_status = 200
+
+    @classmethod
+    def validate_options(cls, options):
+        checked = super().validate_options(options)
+        problems = remote.base_url_problems(checked.get(BASE_URL_OPTION) or remote.DEFAULT_BASE_URL)
+        if problems:
+            raise OptionsError("invalid integration options", {BASE_URL_OPTION: problems})
+        return checked
 
     def parse(self, webhook):
         payload = webhook.payload
@@ -95,8 +150,17 @@ class FuspayProvider(Provider):
             raise PayloadError("the body must be a JSON object")
         if is_payout(payload):
             return Ignored("payout notification: money leaving the merchant, not a collection")
+        if not any(name in payload for name in ("data", "partner_order_id", "amount_to_collect")):
+            # Neither form this adapter reads; signed by Fuspay, so it may be money.
+            return Unrecognized(
+                "neither Fuspay's payment notification (data.payment, data.order_details) "
+                "nor a collection order (partner_order_id)"
+            )
         fields = Fields(payload)
-        wire = _read_wire(fields)
+        try:
+            wire = _read_wire(fields)
+        except _UnknownStatus as unknown:
+            return Unrecognized(f"{unknown.path} {unknown.value[:40]!r}: not a Fuspay status this adapter knows")
         meaning = _meaning(wire, fields) if wire else None
         if fields.errors or meaning is None:
             raise PayloadError(INVALID, fields.errors)
@@ -179,17 +243,29 @@ def _flat_amount(fields: Fields, status: str | None) -> tuple[object, str]:
     return fields.data.get("amount_to_collect"), "amount_to_collect"
 
 
+class _UnknownStatus(Exception):
+    """A status Fuspay may have added: the notification is Unrecognized, not refused."""
+
+    def __init__(self, path: str, value: str):
+        super().__init__(path)
+        self.path = path
+        self.value = value
+
+
 def _choice(fields: Fields, name: str, allowed: tuple[str, ...]) -> str | None:
-    """Fuspay's own spelling of a status matched case-insensitively; absent or "" is None."""
+    """Fuspay's own spelling of a status matched case-insensitively; absent or "" is None.
+    A text status outside ``allowed`` raises _UnknownStatus (it may mean money moved); a
+    value that is not text at all is a field error."""
     value = fields.data.get(name)
     if value is None or value == "":
         return None
-    if isinstance(value, str):
-        for option in allowed:
-            if value.strip().lower() == option.lower():
-                return option
-    fields.error(name, f"must be one of: {', '.join(allowed)}")
-    return None
+    if not isinstance(value, str):
+        fields.error(name, f"must be one of: {', '.join(allowed)}")
+        return None
+    for option in allowed:
+        if value.strip().lower() == option.lower():
+            return option
+    raise _UnknownStatus(fields.where(name), value)
 
 
 def _meaning(wire: _Wire, fields: Fields) -> str | Ignored | None:

@@ -9,12 +9,18 @@ from typing import Any
 
 from flux_recon import AuthCheck, AuthFailure, WebhookRequest, encode_json, secret_of
 
+from . import remote
+
 SIGNATURE_FIELD = "signature"
 MERCHANT_CREDENTIAL = "merchant_secret"
 PARTNER_CREDENTIAL = "partner_secret"
 # Fuspay's payouts are identified by the merchant's withdrawal reference (Payout / GetPayout API);
 # no collection notification carries it.
 PAYOUT_FIELD = "withdrawal_reference"
+# Integration options (FuspayProvider.option_fields): how the signature is checked.
+VERIFICATION_OPTION = "verification"
+BASE_URL_OPTION = "signing_base_url"
+LOCAL, REMOTE = "local", "remote"
 
 
 class _NumberText(str):
@@ -98,12 +104,14 @@ class FuspaySignature(AuthCheck):
             raise AuthFailure(f"missing signature (body field {SIGNATURE_FIELD})")
         if not isinstance(provided, str):
             raise AuthFailure(f"body field {SIGNATURE_FIELD} must be a string")
+        kind = "payout" if payout else "collection"
+        if context.options.get(VERIFICATION_OPTION) == REMOTE:
+            return _verify_remotely(request.body, provided, keys, context.options, kind)
         message = _signed_bytes(request.body)
         candidate = provided.strip().lower().encode("utf-8")
         for credential, key in keys:
             if hmac.compare_digest(candidate, hmac.new(key, message, hashlib.sha512).hexdigest().encode()):
                 return credential
-        kind = "payout" if payout else "collection"
         raise AuthFailure(f"signature (body field {SIGNATURE_FIELD}) does not match this {kind} notification")
 
     def sign(self, webhook, credentials):
@@ -129,7 +137,30 @@ class FuspaySignature(AuthCheck):
                 "collection": f"{MERCHANT_CREDENTIAL} + {PARTNER_CREDENTIAL}",
                 "payout": f"{MERCHANT_CREDENTIAL} (a body naming {PAYOUT_FIELD}; always ignored)",
             },
+            "modes": {
+                LOCAL: "computed here (the default)",
+                REMOTE: f"Fuspay's signing endpoint, <{BASE_URL_OPTION}>{remote.SIGNING_PATH}, signs the body "
+                "without the signature field, given the key in the body field secret; a timeout or outage "
+                "answers 503",
+            },
         }
+
+
+def _verify_remotely(body: bytes, provided: str, keys, options, kind: str):
+    """Fuspay's documented check: its signing endpoint signs the body without ``signature``,
+    given the key in the body field ``secret``, and the answer must equal what was sent."""
+    base_url = options.get(BASE_URL_OPTION) or remote.DEFAULT_BASE_URL
+    for credential, key in keys:
+        try:
+            request_body = remote.signing_request(body, key.decode("utf-8"))
+        except (ValueError, UnicodeError, RecursionError):
+            raise AuthFailure("the body cannot be sent to Fuspay's signing endpoint as it was received") from None
+        if remote.same_signature(provided, remote.fetch_signature(base_url, request_body)):
+            return credential
+    raise AuthFailure(
+        f"signature (body field {SIGNATURE_FIELD}) does not match the one Fuspay's signing endpoint "
+        f"computed for this {kind} notification"
+    )
 
 
 def _signed_bytes(body: bytes) -> bytes:
