@@ -137,3 +137,36 @@ def test_pages_are_read_by_id_a_page_at_a_time(app, tenant, create_order):
     assert [chunk.decode().count("\r\n") for chunk in chunks] == [4, 3, 1]
     rows = list(csv.DictReader(io.StringIO(b"".join(chunks).decode(), newline="")))
     assert [r["reference"] for r in rows] == [f"INV-{n}" for n in range(6, -1, -1)]
+
+
+def test_exceptions_csv_with_the_queues_filters(client, tenant, create_order, post_core):
+    cancelled = create_order(reference="GONE-1", amount="10.00")
+    client.post(f"/api/v1/orders/{cancelled['id']}/cancel", headers=tenant["headers"])
+    post_core(core_payload(tenant["tenant_id"], transactionRef="T-1", paymentRef="=NOBODY", amount="25.00"))
+    post_core(core_payload(tenant["tenant_id"], transactionRef="T-2", paymentRef="GONE-1", amount="10.00"))
+    listed = client.get("/api/v1/exceptions", headers=tenant["headers"]).json
+
+    rows = read_csv(client.get(f"{EXPORTS}/exceptions.csv", headers=tenant["headers"]))
+    # The same items, in the queue's order, as the list endpoint shows them.
+    assert [r["id"] for r in rows] == [item["id"] for item in listed]
+    by_reason = {r["reason"]: r for r in rows}
+    assert by_reason["no_order"]["amount"] == "25.00" and by_reason["no_order"]["currency"] == "NGN"
+    assert by_reason["order_cancelled"]["candidate_order_ids"] == str(cancelled["id"])
+    assert by_reason["order_cancelled"]["candidate_references"] == "GONE-1"
+    assert all(r["status"] == "open" and r["decision"] == "" for r in rows)
+
+    only = read_csv(client.get(f"{EXPORTS}/exceptions.csv?reason=order_cancelled", headers=tenant["headers"]))
+    assert [r["reason"] for r in only] == ["order_cancelled"]
+    refused = client.get(f"{EXPORTS}/exceptions.csv?min_amount=5.00", headers=tenant["headers"])
+    assert refused.status_code == 422  # an amount filter needs a currency, as the queue says
+
+
+def test_exceptions_csv_pages_through_the_queue(app, tenant, post_core):
+    from flux_recon.services import exceptions
+
+    for n in range(5):
+        post_core(core_payload(tenant["tenant_id"], transactionRef=f"T-{n}", paymentRef=f"NONE-{n}"))
+    with app.app_context():
+        chunks = list(exports.exceptions_csv(tenant["tenant_id"], exceptions.Filters(), page_size=2))
+    db.close()
+    assert [chunk.decode().count("\r\n") for chunk in chunks] == [3, 2, 1]

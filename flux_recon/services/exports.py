@@ -1,4 +1,4 @@
-"""CSV exports of a tenant's payments, orders and audit log: streamed a page at a time, safe for spreadsheets."""
+"""CSV exports of payments, orders, the exception queue and the audit log: streamed by pages, spreadsheet-safe."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import peewee
 
 from flux_recon.models import Allocation, AuditEntry, Payment, SalesOrder
 from flux_recon.money import format_minor
-from flux_recon.services import audit, orders, payments
+from flux_recon.services import audit, exceptions, orders, payments
 
 # Rows read per query: an export holds one page in memory, however many rows it has.
 PAGE_SIZE = 1000
@@ -182,6 +182,49 @@ AUDIT = Export(
 )
 
 
+EXCEPTIONS_HEADER = (
+    "id",
+    "source",
+    "reason",
+    "status",
+    "message",
+    "amount",
+    "currency",
+    "provider",
+    "since",
+    "age_seconds",
+    "candidate_order_ids",
+    "candidate_references",
+    "decision",
+    "decision_note",
+    "decided_by",
+    "decided_at",
+)
+
+
+def _exception_cells(items: list[exceptions.Item]) -> Iterator[list]:
+    for item in items:
+        decision = item.decision
+        yield [
+            item.id,
+            item.source,
+            item.reason,
+            item.status,
+            item.message,
+            item.amount,
+            item.currency,
+            item.provider,
+            _time(item.since),
+            item.age_seconds,
+            " ".join(str(c["order_id"]) for c in item.candidates if "order_id" in c),
+            "; ".join(str(c["reference"]) for c in item.candidates if "reference" in c),
+            decision.status if decision else None,
+            decision.note if decision else None,
+            decision.actor if decision else None,
+            _time(decision.decided_at) if decision else None,
+        ]
+
+
 def _pages(query: peewee.ModelSelect, model, page_size: int) -> Iterator[list]:
     """The query's rows newest first, ``page_size`` at a time, each page found by id below
     the last one seen (keyset paging: every page is an index range, never an OFFSET)."""
@@ -198,11 +241,15 @@ def _pages(query: peewee.ModelSelect, model, page_size: int) -> Iterator[list]:
 
 def stream(export: Export, query: peewee.ModelSelect, *, page_size: int = PAGE_SIZE) -> Iterator[bytes]:
     """The CSV file, UTF-8, header first, in chunks of one page of rows each."""
+    return _stream_pages(export.header, export.cells, _pages(query, export.model, page_size))
+
+
+def _stream_pages(header: tuple[str, ...], cells_of: Callable[[list], Iterable[list]], pages) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(export.header)
-    for rows in _pages(query, export.model, page_size):
-        for cells in export.cells(rows):
+    writer.writerow(header)
+    for rows in pages:
+        for cells in cells_of(rows):
             writer.writerow([neutralise(cell) for cell in cells])
         yield buffer.getvalue().encode()
         buffer.seek(0)
@@ -219,6 +266,24 @@ def payments_csv(tenant_id: str, **filters) -> Iterator[bytes]:
 def orders_csv(tenant_id: str, **filters) -> Iterator[bytes]:
     """The tenant's orders as GET /orders lists them (same filters), newest first."""
     return stream(ORDERS, orders.list_orders(tenant_id, **filters))
+
+
+def exceptions_csv(tenant_id: str, filters: exceptions.Filters, *, page_size: int = 500) -> Iterator[bytes]:
+    """The tenant's exception queue as GET /exceptions lists it (same filters and order).
+
+    The queue is a union of sources computed from the current state, paged by the queue
+    itself (page by page, so memory stays bounded; each page reads up to sources x (offset +
+    page) index entries, so a very long queue costs more per page towards its end). An
+    item resolved or changed while the file is written may be missing or appear twice."""
+    queue = exceptions.list_exceptions(tenant_id, filters)
+    return _stream_pages(EXCEPTIONS_HEADER, _exception_cells, _queue_pages(queue, page_size))
+
+
+def _queue_pages(queue, page_size: int) -> Iterator[list]:
+    page = 1
+    while items := queue.paginate(page, page_size):
+        yield items
+        page += 1
 
 
 def audit_csv(tenant_id: str, **filters) -> Iterator[bytes]:

@@ -1,13 +1,14 @@
-"""/api/v1/exports: payments, orders and the audit log as CSV files, streamed."""
+"""/api/v1/exports: payments, orders, the exception queue and the audit log as CSV files, streamed."""
 
 from itertools import chain
 
 from flask import Response, g, stream_with_context
 from flask.views import MethodView
 
-from flux_recon.services import exports
+from flux_recon.services import exceptions, exports
 from flux_recon.web.api import Blueprint
 from flux_recon.web.resources.audit.schemas import AuditQueryArgsSchema
+from flux_recon.web.resources.exceptions.schemas import ExceptionQueryArgsSchema
 from flux_recon.web.resources.orders.schemas import OrderQueryArgsSchema
 from flux_recon.web.resources.payments.schemas import PaymentQueryArgsSchema
 
@@ -59,6 +60,28 @@ class OrdersCsv(MethodView):
     def get(self, args):
         """Export orders as CSV (the filters of GET /orders), newest first"""
         return _csv_response("orders", exports.orders_csv(g.tenant.id, **args))
+
+
+@blp.route("/exceptions.csv")
+class ExceptionsCsv(MethodView):
+    @blp.arguments(ExceptionQueryArgsSchema, location="query")
+    @csv_documented(exports.EXCEPTIONS_HEADER)
+    @blp.errors(422)
+    def get(self, args):
+        """Export the exception queue as CSV (the filters and sort of GET /exceptions)"""
+        filters = exceptions.Filters(
+            reasons=args.get("reason"),
+            provider=args.get("provider"),
+            currency=args.get("currency"),
+            min_age=args.get("min_age"),
+            max_age=args.get("max_age"),
+            min_amount=args.get("min_amount"),
+            max_amount=args.get("max_amount"),
+            status=args["status"],
+            sort=args["sort"],
+            descending=args["order"] == "desc",
+        )
+        return _csv_response("exceptions", exports.exceptions_csv(g.tenant.id, filters))
 
 
 @blp.route("/audit.csv")
