@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test soak lint migrate clean bench
+.PHONY: run test soak lint migrate clean bench chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,15 @@ migrate: $(VENV)/.installed
 run: migrate
 	FLUX_RECON_BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c config/gunicorn.conf.py wsgi:app
 
-test: $(VENV)/.installed-test
+# The console's browser tests drive the system's Chromium (Debian's package), never a
+# browser downloaded at run time: install it when missing and we may (root with apt-get).
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	else echo "no $(CHROMIUM): install Debian's chromium package, or the console's browser tests are skipped"; fi; }
+
+test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # A bounded soak: steady mixed traffic through gunicorn, then an invariant check over the

@@ -198,3 +198,7 @@ def create_order(client, tenant):
         return response.json
 
     return create
+
+
+# The console's real-browser fixtures, for every test module that asks for them.
+from tests.browser import browser, new_page  # noqa: E402, F401
