@@ -1,4 +1,4 @@
-"""In a real browser: the first owner signs in, enrols two-factor authentication, and signs in with a code and a recovery code."""
+"""In a real browser: the first owner signs in, enrols two-factor authentication, signs in with codes."""
 
 from __future__ import annotations
 
