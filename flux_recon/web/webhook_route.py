@@ -30,12 +30,12 @@ class PaymentResultSchema(ma.Schema):
 
 
 class WebhookResultSchema(ma.Schema):
-    status = ma.fields.String(required=True, metadata={"description": "accepted | duplicate | ignored"})
+    status = ma.fields.String(required=True, metadata={"description": "accepted | duplicate | ignored | unrecognized"})
     payment_id = ma.fields.Integer(allow_none=True)
     reconciliation = ma.fields.String(
         allow_none=True, metadata={"description": "matched | unmatched | ambiguous | exception | not_applicable"}
     )
-    reason = ma.fields.String(metadata={"description": "why an event was ignored"})
+    reason = ma.fields.String(metadata={"description": "why an event was ignored or not recognized"})
     payments = ma.fields.List(
         ma.fields.Nested(PaymentResultSchema), metadata={"description": "one entry per payment in the webhook"}
     )
