@@ -13,6 +13,7 @@ BODIES = {
     "/secrets/<string:name>": {"value": "x"},
     "/match": None,  # filled in with an order of the intruder's own
     "/unmatch": {},
+    "/resolve": {"note": "intruder"},
 }
 
 
@@ -47,6 +48,8 @@ def test_every_endpoint_with_an_id_is_404_to_another_tenant(
     entry = client.get(f"/api/v1/integrations/{core_integration['id']}/allowlist", headers=tenant["headers"]).json
     event = client.get("/api/v1/webhook-events", headers=tenant["headers"]).json[0]
     intruder_order = create_order(reference="THEIRS", headers=other_tenant["headers"])
+    # An unmatched payment: an item of the tenant's exception queue.
+    unmatched = post_core(core_payload(tenant["tenant_id"], transactionRef="TRX-LOST", paymentRef="NO-SUCH"))
     ids = {
         "integration_id": core_integration["id"],
         "entry_id": entry["entries"][0]["id"],
@@ -57,6 +60,7 @@ def test_every_endpoint_with_an_id_is_404_to_another_tenant(
         "subscription_id": subscription["id"],
         "delivery_id": delivery["id"],
         "name": "client_secret",
+        "item_id": f"payment:{unmatched.json['payment_id']}",
     }
 
     checked = []
