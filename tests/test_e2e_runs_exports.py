@@ -1,5 +1,6 @@
 """Through real gunicorn (SQLite and PostgreSQL): a dry run and a real reconciliation run, the
-`flux-recon reconcile` command, the aging report, and CSV exports read with the csv module."""
+`flux-recon reconcile` command, the aging report, and the CSV exports (payments, orders,
+exceptions, audit) read with the csv module."""
 
 from __future__ import annotations
 
@@ -91,5 +92,10 @@ def test_runs_aging_and_exports_over_http(database_url, tmp_path):
         ]
         orders = csv_rows("/api/v1/exports/orders.csv?status=open")
         assert [(o["reference"], o["outstanding"]) for o in orders] == [("'=CMD()", "99.00")]
+        stray = webhook(transactionRef="T-2", paymentRef="@NOBODY", amount="7.00")
+        queue = csv_rows("/api/v1/exports/exceptions.csv?reason=no_order")
+        assert [(q["id"], q["amount"], q["reason"]) for q in queue] == [
+            (f"payment:{stray['payment_id']}", "7.00", "no_order")
+        ]
         audit = csv_rows("/api/v1/exports/audit.csv?object_type=reconciliation_run")
         assert {a["action"] for a in audit} == {"reconciliation_run.completed"} and len(audit) == 3
