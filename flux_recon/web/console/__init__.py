@@ -7,7 +7,7 @@ from importlib import import_module
 from flux_recon.web.console.blueprint import bp
 
 # One module of views per section; each adds its routes to ``bp``.
-VIEW_MODULES = ("auth", "account", "dashboard")
+VIEW_MODULES = ("dashboard", "account", "people", "auth")
 
 
 def init_app(app) -> None:

@@ -29,8 +29,8 @@ SECTIONS = [
     Section("Outbound webhooks", "console.webhooks", active=("console.webhooks", "console.webhook")),
     Section("Settlements", "console.settlements", active=("console.settlements", "console.settlement")),
     Section("Reports", "console.reports", active=("console.reports",)),
-    Section("API keys", "console.api_keys", Permission.DEVELOP, active=("console.api_keys",)),
-    Section("Users", "console.users", Permission.USERS, active=("console.users",)),
+    Section("API keys", "console.api_keys_page", Permission.DEVELOP, active=("console.api_keys_page",)),
+    Section("Users", "console.users_page", Permission.USERS, active=("console.users_page",)),
 ]
 
 
