@@ -578,6 +578,10 @@ def test_event_types_list_each_type_with_an_example(client, tenant):
         "order.paid",
         "order.overpaid",
         "order.cancelled",
+        "payment.settled",
+        "settlement.received",
+        "settlement.break_found",
+        "webhook.unrecognized",
     ]
     assert all(t["description"] and t["example"]["event_type"] == t["type"] for t in listed)
 
