@@ -97,3 +97,53 @@ def test_fuspay_notifications_through_gunicorn(server):
     assert (ignored["status"], ignored["payment_id"]) == ("ignored", None), ignored
     payments = expect(api(server, api_key, "GET", "/api/v1/payments"), 200)
     assert sorted(p["external_id"] for p in payments) == ["IPR-7F3KQ9X2M1", "IPR-8H2LM4Z7Q5"]
+
+
+def test_fuspay_remote_verification_through_gunicorn(server):
+    """Remote mode: each notification is checked by a real local server playing Fuspay's
+    signing endpoint; its outage, its silence and its disagreement are all observable."""
+    from tests.fuspay_signer import running_signer
+
+    api_key = create_tenant(server, "Fuspay remote")["api_key"]
+    integration = expect(api(server, api_key, "POST", "/api/v1/integrations", {"provider": "fuspay"}), 201)
+    base = f"/api/v1/integrations/{integration['id']}"
+    for name, value in (("merchant_secret", MERCHANT_SECRET), ("partner_secret", PARTNER_SECRET)):
+        expect(api(server, api_key, "PUT", f"{base}/secrets/{name}", {"value": value}), 200)
+    expect(api(server, api_key, "POST", f"{base}/allowlist", {"cidr": f"{ALLOWED_SOURCE}/32"}), 201)
+    path = urlsplit(integration["webhook_url"]).path
+    order = create_order(server, api_key, "INV-1001")
+    body = signed_body(FuspayProvider.sample_payloads()["paid_completed"], MERCHANT_SECRET + PARTNER_SECRET)
+
+    with running_signer() as signer:
+        options = {"verification": "remote", "signing_base_url": signer.base_url}
+        shown = expect(api(server, api_key, "PUT", f"{base}/options", {"options": options}), 200)
+        assert shown["options"] == options, shown
+
+        signer.mode = "error"  # Fuspay's endpoint failing: 503, so Fuspay sends it again later
+        assert post_webhook(server, path, body).status == 503
+        signer.mode, signer.delay = "slow", 6.5  # past the 5 s read timeout
+        assert post_webhook(server, path, body).status == 503
+        signer.mode = "wrong"
+        assert post_webhook(server, path, body).status == 401
+        signer.mode = "sign"
+        paid = expect(post_webhook(server, path, body), 200)
+        assert (paid["status"], paid["reconciliation"]) == ("accepted", "matched"), paid
+        assert all(json.loads(sent)["secret"] == MERCHANT_SECRET + PARTNER_SECRET for sent in signer.received)
+
+    payment = expect(api(server, api_key, "GET", f"/api/v1/payments/{paid['payment_id']}"), 200)
+    assert (payment["amount"], payment["currency"], payment["status"], payment["kind"]) == (
+        "15000.00",
+        "NGN",
+        "succeeded",
+        "payment",
+    ), payment
+    assert expect(api(server, api_key, "GET", f"/api/v1/orders/{order['id']}"), 200)["status"] == "paid"
+    events = expect(api(server, api_key, "GET", "/api/v1/webhook-events"), 200)
+    verdicts = sorted(e["verdict"] for e in events)
+    assert verdicts == ["accepted", "rejected_signature", "verification_unavailable", "verification_unavailable"]
+    assert MERCHANT_SECRET not in json.dumps(events) and PARTNER_SECRET not in json.dumps(events)
+
+    server.stop()
+    log = server.log()
+    assert "Traceback" not in log, log
+    assert MERCHANT_SECRET not in log and PARTNER_SECRET not in log, log
