@@ -387,3 +387,27 @@ def test_the_cli_imports_a_statement_and_sweeps(app, runner, client, tenant, pay
     swept = runner.invoke(cli, ["settlements", "sweep", "--now", "2026-12-01T00:00:00Z"])
     assert swept.exit_code == 0, swept.output
     assert json.loads(swept.output) == {"awaiting": 1, "not_in_settlement": 1}
+
+
+def test_the_exception_queue_lists_missing_webhooks_payments_in_no_settlement_and_breaks(client, app, tenant, paystack):
+    charged = post_charge(client, paystack, "INV-1", amount_kobo=1400000, paid_at="2026-11-23T08:00:00Z")
+    assert charged.status_code == 200
+    assert post_charge(client, paystack, "INV-2", paid_at="2026-11-23T09:00:00Z").status_code == 200
+    statement = paystack_csv(paystack_row("INV-1", paid="2026-11-23 09:00:00"), paystack_row("INV-3"))
+    imported = import_file(client, tenant, paystack["id"], statement)
+    assert imported.json["payments_recovered"] == 1 and imported.json["breaks_found"] == 1
+    with app.app_context():
+        settlements.sweep_unsettled(now=dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    db.close()
+    queue = client.get(
+        "/api/v1/exceptions?reason=missing_webhook,not_in_settlement,settlement_break", headers=tenant["headers"]
+    )
+    assert queue.status_code == 200, queue.json
+    reasons = sorted((item["reason"], item["id"].split(":")[0]) for item in queue.json)
+    assert reasons == [
+        ("missing_webhook", "settled_payment"),
+        ("not_in_settlement", "settled_payment"),
+        ("settlement_break", "settlement"),
+    ]
+    missing = next(item for item in queue.json if item["reason"] == "missing_webhook")
+    assert "INV-3" in missing["message"] and "webhook" in missing["message"]

@@ -42,6 +42,7 @@ from flux_recon.providers.settlements import (
 )
 from flux_recon.reconciliation import InvalidNotice, ReconciliationSettings
 from flux_recon.reconciliation.records import tenant_settings
+from flux_recon.services import settlement_exceptions  # noqa: F401 - registers the settlement exception items
 from flux_recon.services.errors import Invalid, NotFound
 from flux_recon.services.owned import get_owned
 
