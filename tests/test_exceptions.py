@@ -221,7 +221,7 @@ def test_an_item_that_left_the_queue_cannot_be_resolved(engine):
     record(engine, tenant, notice("TX-10", "60.00", "INV-9"))  # now paid: not an exception
     with pytest.raises(NotFound):
         exceptions.resolve(tenant, ACTOR, item, "late")
-    for bad in ("order", "order:", "order:x", "nothing:1", "order:-1", "order:" + "9" * 40):
+    for bad in ("order", "order:", "order:x", "nothing:1", "order:-1", "order:\u00b2", "order:" + "9" * 40):
         with pytest.raises(NotFound):
             exceptions.get_exception(tenant, bad)
 
@@ -381,6 +381,7 @@ def test_rest_list_filter_sort_and_pages(client, tenant, api_ids):
         ("currency=NGN&min_amount=abc", "min_amount"),
         ("currency=NGN&min_amount=1.001", "min_amount"),
         ("min_age=soon", "min_age"),
+        ("max_age=999999999999d", "max_age"),
         ("status=closed", "status"),
         ("sort=size", "sort"),
         ("currency=XXXX", "currency"),

@@ -441,7 +441,7 @@ def parse_item_id(item_id: str) -> tuple[ExceptionSource, int]:
     """``"payment:42"`` -> (the payment source, 42); NotFound for anything else."""
     key, _, number = item_id.partition(":")
     source = _SOURCES.get(key)
-    if source is None or not number.isdigit() or len(number) > 18:
+    if source is None or not (number.isascii() and number.isdigit()) or len(number) > 18:
         raise NotFound(f"exception {item_id} not found")
     return source, int(number)
 

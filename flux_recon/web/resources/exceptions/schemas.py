@@ -10,8 +10,10 @@ from flux_recon.services import exceptions
 from flux_recon.web.resources.fields import Amount, Currency
 
 MAX_NOTE = 1000
-_DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhd]?)\s*$")
-_UNITS = {"": "seconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+# Far beyond any item's age, and far from the limits of Python's dates.
+MAX_AGE = dt.timedelta(days=36500)
+_DURATION = re.compile(r"^\s*([0-9]{1,12})\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class Duration(ma.fields.Field):
@@ -25,7 +27,10 @@ class Duration(ma.fields.Field):
         found = _DURATION.match(value) if isinstance(value, str) else None
         if found is None:
             raise ma.ValidationError('an age in seconds, or with a unit: "90", "15m", "12h", "7d"')
-        return dt.timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+        seconds = int(found.group(1)) * _UNITS[found.group(2)]
+        if seconds > MAX_AGE.total_seconds():
+            raise ma.ValidationError(f"at most {MAX_AGE.days} days")
+        return dt.timedelta(seconds=seconds)
 
 
 class DecisionSchema(ma.Schema):
