@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import BinaryIO
 
 import peewee
-from peewee import fn
+from peewee import Case, fn
 
 from flux_recon.core.domain_events import announce, payment_event
 from flux_recon.core.states import PaymentStatus, Verdict
@@ -336,13 +336,16 @@ class SettlementRecorder:
         self._find_in_other_settlements(new)
         by_id = self._payments_by_transaction_id(new)
         events: list[dict] = []
+        found = []
         for line in new:
             payment = by_id.get(line.transaction_id) or self._payment_by_reference(line)
             if payment is None:
                 payment, recovered_events = self._recover(line)
                 events += recovered_events
             if payment is not None:
-                events += self._settle(line, payment)
+                self._compare(line, payment)
+                found.append((line, payment))
+        events += self._settle(found)
         self.spool.add(events)
 
     def _insert_lines(self, batch) -> list[SettlementLine]:
@@ -505,10 +508,10 @@ class SettlementRecorder:
         self.summary.payments_recovered += 1
         return payment, outcome.events
 
-    def _settle(self, line: SettlementLine, payment: Payment) -> list[dict]:
+    def _compare(self, line: SettlementLine, payment: Payment) -> None:
+        """Breaks where the line and its payment disagree (both values named)."""
         settlement = line.settlement
         currency = line.currency
-        SettlementLine.update(payment=payment.id).where(SettlementLine.id == line.id).execute()
         if payment.kind != NoticeKind.PAYMENT.value:
             self._break(
                 settlement,
@@ -517,7 +520,7 @@ class SettlementRecorder:
                 line_id=line.id,
                 payment_id=payment.id,
             )
-            return []
+            return
         if payment.currency != currency:
             self._break(
                 settlement,
@@ -546,17 +549,42 @@ class SettlementRecorder:
                         settlement_value=shown[0],
                         ledger_value=shown[1],
                     )
-        if payment.settlement_line_id is not None:
-            return []  # settled by an earlier line (a break when that line is in another settlement)
-        Payment.update(settlement_state=SettlementState.SETTLED, settlement_line_id=line.id, updated_at=utcnow()).where(
-            Payment.id == payment.id
-        ).execute()
-        payment.settlement_state = SettlementState.SETTLED
-        payment.settlement_line_id = line.id
-        self.summary.payments_settled += 1
-        event = payment_event("payment.settled", payment)
-        event["payload"].update(settlement_id=settlement.id, line_id=line.id)
-        return [event]
+
+    def _settle(self, found: list[tuple[SettlementLine, Payment]]) -> list[dict]:
+        """Link each line to its payment, and mark each payment not yet settled as settled by its
+        first line: two statements for the whole batch. Returns the payment.settled events."""
+        if not found:
+            return []
+        links = Case(SettlementLine.id, [(line.id, payment.id) for line, payment in found])
+        SettlementLine.update(payment=links).where(SettlementLine.id.in_([line.id for line, _ in found])).execute()
+        first: dict[int, tuple[SettlementLine, Payment]] = {}
+        for line, payment in found:
+            if payment.kind == NoticeKind.PAYMENT.value and payment.settlement_line_id is None:
+                first.setdefault(payment.id, (line, payment))
+        if not first:
+            return []
+        # Only payments no other line settled meanwhile (a concurrent import): the rest keep theirs.
+        Payment.update(
+            settlement_state=SettlementState.SETTLED,
+            settlement_line_id=Case(Payment.id, [(pid, line.id) for pid, (line, _) in first.items()]),
+            updated_at=utcnow(),
+        ).where(Payment.id.in_(list(first)) & Payment.settlement_line_id.is_null()).execute()
+        settled = {
+            row.id
+            for row in Payment.select(Payment.id).where(
+                Payment.id.in_(list(first)) & Payment.settlement_line_id.in_([line.id for line, _ in first.values()])
+            )
+        }
+        events = []
+        for payment_id in [pid for pid in first if pid in settled]:
+            line, payment = first[payment_id]
+            payment.settlement_state = SettlementState.SETTLED
+            payment.settlement_line_id = line.id
+            event = payment_event("payment.settled", payment)
+            event["payload"].update(settlement_id=line.settlement_id, line_id=line.id)
+            events.append(event)
+        self.summary.payments_settled += len(settled)
+        return events
 
     def _break(self, settlement: Settlement, kind: str, message: str, **values) -> None:
         SettlementBreak.create(
