@@ -14,6 +14,8 @@ BODIES = {
     "/match": None,  # filled in with an order of the intruder's own
     "/unmatch": {},
     "/resolve": {"note": "intruder"},
+    "/options": {"options": {}},
+    "/dry-run": {"body": "{}"},
 }
 
 
