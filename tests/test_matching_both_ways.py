@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from flux_recon.models import AuditEntry, Payment, PaymentReference, SalesOrder, Tenant, db, reference_key
+from flux_recon.models import AuditEntry, Payment, PaymentMatchKey, SalesOrder, Tenant, db, reference_key
 from flux_recon.models.transactions import write_transaction
 from flux_recon.reconciliation import manual
 from flux_recon.reconciliation.records import tenant_settings
@@ -260,18 +260,28 @@ def test_a_change_that_removes_a_candidate_settles_an_ambiguous_payment(engine):
     assert order_state(first.id) == ("paid", 10000)
 
 
-def test_payments_recorded_carry_their_reference_keys_and_the_migration_fills_them_in(engine):
+def match_keys(payment_id) -> list[tuple[str, str]]:
+    query = PaymentMatchKey.select().where(PaymentMatchKey.payment == payment_id)
+    return sorted((key.kind, key.value) for key in query)
+
+
+def test_payments_recorded_carry_their_match_keys_and_the_migration_fills_them_in(engine):
     tenant = new_tenant()
-    stored = unmatched_payment(engine, tenant, "T1", "100.00", " Inv-9 ", "inv-9", "PAY-ß")
-    keys = sorted(r.reference_key for r in PaymentReference.select().where(PaymentReference.payment == stored.id))
-    assert keys == ["inv-9", "pay-ss"]
+    payer = {"email": " Ada@Example.COM ", "phone": "+234 800", "customer_id": " C-1 "}
+    stored = unmatched_payment(engine, tenant, "T1", "100.00", " Inv-9 ", "inv-9", "PAY-ß", "x" * 601, payer=payer)
+    expected = [
+        ("customer_id", "C-1"),
+        ("email", "ada@example.com"),
+        ("phone", "+234 800"),
+        ("reference", "inv-9"),
+        ("reference", "pay-ss"),
+    ]
+    assert match_keys(stored.id) == expected
     refund = record(engine, tenant, notice("R1", "10.00", "INV-9", kind="refund", parent="T1")).payment
-    assert not PaymentReference.select().where(PaymentReference.payment == refund.id).exists()
+    assert match_keys(refund.id) == []
 
     # Payments recorded before the table existed: the migration's backfill finds them.
-    PaymentReference.delete().execute()
-    migration = importlib.import_module("flux_recon.models.migrations.0009_payment_references")
-    migration.backfill(db)
-    keys = sorted(r.reference_key for r in PaymentReference.select().where(PaymentReference.payment == stored.id))
-    assert keys == ["inv-9", "pay-ss"]
-    assert PaymentReference.select().count() == 2
+    PaymentMatchKey.delete().execute()
+    importlib.import_module("flux_recon.models.migrations.0009_payment_match_keys").backfill(db)
+    assert match_keys(stored.id) == expected
+    assert PaymentMatchKey.select().count() == len(expected)

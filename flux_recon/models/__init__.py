@@ -9,7 +9,7 @@ from flux_recon.models.inbox import VERDICTS, WebhookEvent
 from flux_recon.models.integration import AllowedNetwork, Credential, Integration
 from flux_recon.models.order import ORDER_STATUSES, SalesOrder, reference_key
 from flux_recon.models.outbound import DELIVERY_STATUSES, Delivery, DeliveryAttempt, OutboundEvent, Subscription
-from flux_recon.models.payment import PAYMENT_STATUSES, RECONCILIATION_STATES, Allocation, Payment, PaymentReference
+from flux_recon.models.payment import PAYMENT_STATUSES, RECONCILIATION_STATES, Allocation, Payment, PaymentMatchKey
 from flux_recon.models.reconciliation_run import ReconciliationRun, ReconciliationRunChange
 from flux_recon.models.settlement import Settlement, SettlementBreak, SettlementLine, StatementMapping
 from flux_recon.models.tenant import ApiKey, Tenant
@@ -23,7 +23,7 @@ ALL_MODELS = [
     AllowedNetwork,
     SalesOrder,
     Payment,
-    PaymentReference,
+    PaymentMatchKey,
     Allocation,
     WebhookEvent,
     AuditEntry,
@@ -69,7 +69,7 @@ __all__ = [
     "ORDER_STATUSES",
     "PAYMENT_STATUSES",
     "Payment",
-    "PaymentReference",
+    "PaymentMatchKey",
     "RECONCILIATION_STATES",
     "ReconciliationRun",
     "ReconciliationRunChange",

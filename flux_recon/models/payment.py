@@ -63,27 +63,29 @@ class Payment(BaseModel):
             (("tenant", "received_at"), False),
             # Refunds find their payment, and a late payment its orphan refunds.
             (("tenant", "provider", "parent_external_id"), False),
-            # A new or changed order finds the open payments it may be for (matching in
-            # both directions): by the account paid into, and by amount (then customer).
+            # A new or changed order finds the open payments paid into its account (its
+            # references and customer: PaymentMatchKey).
             (("tenant", "destination_account"), False),
-            (("tenant", "currency", "amount_minor"), False),
         )
 
 
-class PaymentReference(BaseModel):
-    """One reference a payment carried, in the matching form (``reference_key``): an order
-    finds the payments that name it through this index, not by reading every payment's
-    JSON. Written with the payment (payments only; refunds are never for an order)."""
+class PaymentMatchKey(BaseModel):
+    """One value a payment can be matched by, in its matching form: a reference it carried
+    (``kind`` reference, case-folded like an order's reference key), or its payer's
+    customer id, email (lower case) or phone. A new or changed order finds the payments
+    that may be for it through this index, never by reading every payment. Written with
+    the payment (payments only: refunds are never for an order)."""
 
     tenant = peewee.ForeignKeyField(Tenant, on_delete="CASCADE")
-    payment = peewee.ForeignKeyField(Payment, backref="reference_keys", on_delete="CASCADE")
-    reference_key = peewee.CharField(max_length=KEY_LENGTH)
+    payment = peewee.ForeignKeyField(Payment, backref="match_keys", on_delete="CASCADE")
+    kind = peewee.CharField(max_length=16)
+    value = peewee.CharField(max_length=KEY_LENGTH)
 
     class Meta:
-        table_name = "payment_reference"
+        table_name = "payment_match_key"
         indexes = (
-            (("tenant", "reference_key"), False),
-            (("payment", "reference_key"), True),
+            (("tenant", "kind", "value"), False),
+            (("payment", "kind", "value"), True),
         )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from flux_recon.models import SalesOrder, db, reference_key
 from flux_recon.models.transactions import advisory_key, is_sqlite
 from flux_recon.providers import PaymentNotice
+from flux_recon.reconciliation.records import customer_keys
 
 
 def lock_match_keys(tenant_id: str, keys: Iterable[tuple[str, str]]) -> None:
@@ -29,21 +30,13 @@ def lock_match_keys(tenant_id: str, keys: Iterable[tuple[str, str]]) -> None:
         db.execute_sql("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", (ids,))
 
 
-def _customer(customer_id, email, phone) -> list[tuple[str, str]]:
-    return [
-        ("customer_id", customer_id and customer_id.strip()),
-        ("email", email and email.strip().lower()),
-        ("phone", phone and phone.strip()),
-    ]
-
-
 def notice_keys(notice: PaymentNotice) -> list[tuple[str, str]]:
     """What a payment notice could be matched by."""
     payer = notice.payer
     return [
         *(("reference", reference_key(r)) for r in notice.references if isinstance(r, str)),
         ("account", (notice.destination_account or "").strip()),
-        *_customer(payer.customer_id, payer.email, payer.phone),
+        *customer_keys(payer.customer_id, payer.email, payer.phone),
     ]
 
 
@@ -57,6 +50,6 @@ def order_keys(*orders: SalesOrder | None) -> list[tuple[str, str]]:
             ("reference", order.reference_key),
             ("reference", order.payment_reference_key),
             ("account", (order.virtual_account or "").strip()),
-            *_customer(order.customer_id, order.customer_email, order.customer_phone),
+            *customer_keys(order.customer_id, order.customer_email, order.customer_phone),
         ]
     return keys

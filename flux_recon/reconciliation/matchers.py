@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import itertools
-import operator
 from collections.abc import Sequence
-from functools import reduce
 from typing import ClassVar
-
-from peewee import fn
 
 from flux_recon.core.states import OrderStatus, PaymentStatus, Reconciliation
 from flux_recon.hookspecs import hookimpl
-from flux_recon.models import Payment, PaymentReference, SalesOrder, reference_key
+from flux_recon.models import Payment, PaymentMatchKey, SalesOrder, reference_key
 from flux_recon.models.prepared import Param, Prepared
 from flux_recon.money import to_minor
 from flux_recon.providers import NoticeKind, PaymentNotice
+from flux_recon.reconciliation.records import customer_keys
 from flux_recon.reconciliation.rules import ReconciliationSettings
 
 # Enough to show a merchant the competing orders without loading a whole customer history.
@@ -120,16 +117,8 @@ class ReferenceMatcher(Matcher):
         return []
 
     def open_payments(self, order, settings):
-        keys = list(dict.fromkeys(key for key in (order.reference_key, order.payment_reference_key) if key))
-        if not keys:
-            return []
-        return list(
-            open_payment(order.tenant_id)
-            .join(PaymentReference, on=(PaymentReference.payment == Payment.id))
-            .where((PaymentReference.tenant == order.tenant_id) & PaymentReference.reference_key.in_(keys))
-            .order_by(Payment.id)
-            .limit(MAX_OPEN_PAYMENTS)
-        )
+        keys = [key for key in dict.fromkeys((order.reference_key, order.payment_reference_key)) if key]
+        return _open_payments_keyed(order, "reference", keys)
 
 
 class VirtualAccountMatcher(Matcher):
@@ -194,34 +183,38 @@ class AmountCustomerMatcher(Matcher):
     def open_payments(self, order, settings):
         if order.status not in OPEN_STATUSES or order.outstanding_minor <= 0:
             return []
-        # Stored payer details are as the provider sent them; the comparison is the one
-        # ``candidates`` makes (trimmed; the email case-insensitive), on the few payments
-        # of this amount that the index yields.
-        same_customer = [
-            fn.TRIM(column) == value
-            for column, value in (
-                (Payment.payer_customer_id, order.customer_id and order.customer_id.strip()),
-                (Payment.payer_phone, order.customer_phone and order.customer_phone.strip()),
+        # Through the payer's keys (a customer's few payments), not the amount: many
+        # payments share an amount, so that index would grow with the table.
+        due = (
+            (Payment.currency == order.currency)
+            & (Payment.amount_minor == order.outstanding_minor)
+            & Payment.occurred_at.between(
+                order.created_at - settings.customer_window, order.created_at + settings.customer_window
             )
-            if value
-        ]
-        if order.customer_email and order.customer_email.strip():
-            same_customer.append(fn.LOWER(fn.TRIM(Payment.payer_email)) == order.customer_email.strip().lower())
-        if not same_customer:
-            return []
-        return list(
-            open_payment(order.tenant_id)
-            .where(
-                (Payment.currency == order.currency)
-                & (Payment.amount_minor == order.outstanding_minor)
-                & Payment.occurred_at.between(
-                    order.created_at - settings.customer_window, order.created_at + settings.customer_window
-                )
-                & reduce(operator.or_, same_customer)
-            )
-            .order_by(Payment.id)
-            .limit(MAX_OPEN_PAYMENTS)
         )
+        found: dict[int, Payment] = {}
+        for kind, value in customer_keys(order.customer_id, order.customer_email, order.customer_phone):
+            for payment in _open_payments_keyed(order, kind, [value], due):
+                found.setdefault(payment.id, payment)
+        return [found[payment_id] for payment_id in sorted(found)][:MAX_OPEN_PAYMENTS]
+
+
+def _open_payments_keyed(order: SalesOrder, kind: str, values: list[str], *conditions) -> list[Payment]:
+    """Open payments of the order's tenant with a match key of ``kind`` among ``values``."""
+    if not values:
+        return []
+    query = (
+        open_payment(order.tenant_id)
+        .join(PaymentMatchKey, on=(PaymentMatchKey.payment == Payment.id))
+        .where(
+            (PaymentMatchKey.tenant == order.tenant_id)
+            & (PaymentMatchKey.kind == kind)
+            & PaymentMatchKey.value.in_(values)
+        )
+    )
+    for condition in conditions:
+        query = query.where(condition)
+    return list(query.order_by(Payment.id).limit(MAX_OPEN_PAYMENTS))
 
 
 def _due_from_customer(columns: tuple[str, ...]):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from flux_recon.core.domain_events import payment_event
 from flux_recon.core.states import Reconciliation, Verdict
-from flux_recon.models import Payment, PaymentReference, Tenant, reference_key, utcnow
+from flux_recon.models import Payment, PaymentMatchKey, Tenant, reference_key, utcnow
 from flux_recon.models.order import KEY_LENGTH
 from flux_recon.models.prepared import PreparedInsert, PreparedUpdate
 from flux_recon.money import MoneyError, from_minor, normalize_currency, to_minor
@@ -87,19 +87,31 @@ def insert_payment(tenant_id, provider, notice: PaymentNotice, amount_minor: int
         tenant=tenant_id, integration=integration_id, provider=provider, **_fields(notice, amount_minor)
     )
     if payment is not None and notice.kind == NoticeKind.PAYMENT:
-        keys = payment_reference_keys(notice.references)
+        keys = payment_match_keys(notice.references, notice.payer)
         if keys:
-            PaymentReference.insert_many(
-                [{"tenant": tenant_id, "payment": payment.id, "reference_key": key} for key in keys]
+            PaymentMatchKey.insert_many(
+                [{"tenant": tenant_id, "payment": payment.id, "kind": kind, "value": value} for kind, value in keys]
             ).execute()
     return payment
 
 
-def payment_reference_keys(references) -> list[str]:
-    """The distinct matching forms of a payment's references that could name an order (a
-    key longer than any order's cannot)."""
-    keys = dict.fromkeys(reference_key(r) for r in references if isinstance(r, str))
-    return [key for key in keys if key and len(key) <= KEY_LENGTH]
+def payment_match_keys(references, payer: Payer) -> list[tuple[str, str]]:
+    """What an order can find a payment by, in the forms the strategies compare: each
+    reference case-folded (one longer than any order's key cannot name an order), and the
+    payer's customer id and phone trimmed, email trimmed and in lower case."""
+    found = [("reference", reference_key(r)) for r in references if isinstance(r, str)]
+    found += customer_keys(payer.customer_id, payer.email, payer.phone)
+    return [key for key in dict.fromkeys(found) if key[1] and len(key[1]) <= KEY_LENGTH]
+
+
+def customer_keys(customer_id, email, phone) -> list[tuple[str, str]]:
+    """A customer's id, email and phone as matching compares them (blank ones left out)."""
+    keys = [
+        ("customer_id", customer_id and customer_id.strip()),
+        ("email", email and email.strip().lower()),
+        ("phone", phone and phone.strip()),
+    ]
+    return [(kind, value) for kind, value in keys if value]
 
 
 def find_payment(tenant_id, provider, external_id) -> Payment:
