@@ -1,4 +1,4 @@
-"""`python -m bench [ingest|matching|delivery|memory ...]`: run benchmarks, print figures."""
+"""`python -m bench [ingest|matching|delivery|memory|order_matching ...]`: run benchmarks, print figures."""
 
 from __future__ import annotations
 
@@ -6,10 +6,16 @@ import argparse
 import signal
 import sys
 
-from . import delivery, ingest, matching, memory
+from . import delivery, ingest, matching, memory, order_matching
 from .common import machine_line, say
 
-BENCHMARKS = {"ingest": ingest, "matching": matching, "delivery": delivery, "memory": memory}
+BENCHMARKS = {
+    "ingest": ingest,
+    "matching": matching,
+    "order_matching": order_matching,
+    "delivery": delivery,
+    "memory": memory,
+}
 
 
 def main() -> None:
