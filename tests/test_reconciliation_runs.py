@@ -3,14 +3,13 @@ record and audit, paging, and one run per tenant at a time (SQLite and PostgreSQ
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import threading
 import time
 
 import pytest
 
-from flux_recon.models import AuditEntry, OutboundEvent, Payment, ReconciliationRun, db, utcnow
+from flux_recon.models import AuditEntry, OutboundEvent, ReconciliationRun, db, utcnow
 from flux_recon.services import reconciliation_runs
 from flux_recon.services.errors import Conflict
 from tests.conftest import core_payload
@@ -198,7 +197,6 @@ def test_orphan_refunds_are_retried(client, tenant, app):
         assert orphan.reconciliation == "orphan"
         with write_transaction():
             parent = insert_payment(tenant["tenant_id"], "core", notice("T-9", "100.00", "NOBODY"), 10000, None)
-        Payment.update(updated_at=utcnow() - dt.timedelta(seconds=1)).execute()
     db.close()
 
     dry = start(client, tenant, dry_run=True).json

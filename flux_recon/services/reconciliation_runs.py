@@ -194,9 +194,13 @@ def _open_payments(run: ReconciliationRun, state: str, after_id: int, limit: int
         (Payment.tenant == run.tenant_id)
         & (Payment.reconciliation == state)
         & (Payment.id > after_id)
-        # Changed since the run started (by this run, from an earlier state, or by a
-        # webhook meanwhile): already reconciled against today's orders.
-        & (Payment.updated_at < run.started_at)
+        # Moved into this state by this run (an unmatched payment now ambiguous): it has
+        # been retried once already.
+        & ~peewee.fn.EXISTS(
+            ReconciliationRunChange.select(ReconciliationRunChange.id).where(
+                (ReconciliationRunChange.run == run.id) & (ReconciliationRunChange.payment == Payment.id)
+            )
+        )
     )
     if run.provider is not None:
         query = query.where(Payment.provider == run.provider)
