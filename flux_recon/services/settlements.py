@@ -13,12 +13,13 @@ from decimal import Decimal
 from typing import BinaryIO
 
 import peewee
-from peewee import Case, fn
+from peewee import fn
 
 from flux_recon.core.domain_events import announce, payment_event
 from flux_recon.core.states import PaymentStatus, Verdict
 from flux_recon.models import Integration, Payment, utcnow
 from flux_recon.models.audit_log import record_audit
+from flux_recon.models.prepared import Param, Prepared, PreparedInsert
 from flux_recon.models.settlement import (
     Settlement,
     SettlementBreak,
@@ -148,6 +149,35 @@ def get_mapping(tenant_id: str, integration_id: int) -> dict:
 
 
 # --- recording ----------------------------------------------------------------------------
+
+
+# What matching a line reads of its payment (the whole row, with its raw payload, costs more).
+COMPARED = (
+    Payment.id,
+    Payment.tenant,
+    Payment.external_id,
+    Payment.kind,
+    Payment.status,
+    Payment.reconciliation,
+    Payment.currency,
+    Payment.amount_minor,
+    Payment.fee_minor,
+    Payment.settlement_minor,
+    Payment.settlement_line_id,
+)
+_insert_line = PreparedInsert(
+    SettlementLine, conflict_target=[SettlementLine.settlement, SettlementLine.transaction_id]
+)
+_link_line = Prepared(
+    lambda: SettlementLine.update(payment=Param.of(SettlementLine.payment)).where(SettlementLine.id == Param("id"))
+)
+_settle_payment = Prepared(
+    lambda: Payment.update(
+        settlement_state=SettlementState.SETTLED.value,
+        settlement_line_id=Param.of(Payment.settlement_line_id),
+        updated_at=Param.of(Payment.updated_at),
+    ).where((Payment.id == Param("id")) & Payment.settlement_line_id.is_null())
+)
 
 
 class SettlementRecorder:
@@ -376,20 +406,19 @@ class SettlementRecorder:
             }
             wanted[key] = _Row(settlement.id, values)
             rows.append(row)
-        if not rows:
-            return []
-        SettlementLine.insert_many(rows).execute()
-        self.summary.lines_added += len(rows)
-        new = []
-        for settlement_id, transaction_ids in ids_by_settlement.items():
-            fresh = [t for t in transaction_ids if (settlement_id, t) in wanted]
-            query = SettlementLine.select().where(
-                (SettlementLine.settlement == settlement_id) & SettlementLine.transaction_id.in_(fresh)
-            )
-            new += list(query)
         settlements = {s.id: s for s, _, _ in batch}
-        for line in new:
-            line.settlement = settlements[line.settlement_id]
+        new = []
+        for row in rows:
+            # One prepared statement per line (peewee renders it once): a thousand-row
+            # INSERT is slower to build than to run. A line a concurrent import of the same
+            # file has just written is skipped, as a known one.
+            line = _insert_line(**row)
+            if line is None:
+                self.summary.lines_known += 1
+                continue
+            line.settlement = settlements[row["settlement"]]
+            new.append(line)
+        self.summary.lines_added += len(new)
         return new
 
     def _compare_repeated(self, settlement, existing, values, record) -> None:
@@ -429,12 +458,12 @@ class SettlementRecorder:
                 )
 
     def _payments_by_transaction_id(self, new: list[SettlementLine]) -> dict[str, Payment]:
-        query = Payment.select().where(
+        query = Payment.select(*COMPARED).where(
             (Payment.tenant == self.tenant_id)
             & (Payment.provider == self.provider)
             & Payment.external_id.in_([line.transaction_id for line in new])
         )
-        return {payment.external_id: payment for payment in query}
+        return {payment.external_id: payment for payment in query.objects()}
 
     def _payment_by_reference(self, line: SettlementLine) -> Payment | None:
         """The one unsettled succeeded payment of this provider carrying the line's reference."""
@@ -552,28 +581,21 @@ class SettlementRecorder:
 
     def _settle(self, found: list[tuple[SettlementLine, Payment]]) -> list[dict]:
         """Link each line to its payment, and mark each payment not yet settled as settled by its
-        first line: two statements for the whole batch. Returns the payment.settled events."""
+        first line. Returns the payment.settled events."""
         if not found:
             return []
-        links = Case(SettlementLine.id, [(line.id, payment.id) for line, payment in found])
-        SettlementLine.update(payment=links).where(SettlementLine.id.in_([line.id for line, _ in found])).execute()
+        for line, payment in found:
+            _link_line.execute(id=line.id, payment=payment.id)
         first: dict[int, tuple[SettlementLine, Payment]] = {}
         for line, payment in found:
             if payment.kind == NoticeKind.PAYMENT.value and payment.settlement_line_id is None:
                 first.setdefault(payment.id, (line, payment))
-        if not first:
-            return []
-        # Only payments no other line settled meanwhile (a concurrent import): the rest keep theirs.
-        Payment.update(
-            settlement_state=SettlementState.SETTLED,
-            settlement_line_id=Case(Payment.id, [(pid, line.id) for pid, (line, _) in first.items()]),
-            updated_at=utcnow(),
-        ).where(Payment.id.in_(list(first)) & Payment.settlement_line_id.is_null()).execute()
+        now = utcnow()
+        # Only a payment no other line settled meanwhile (a concurrent import): the rest keep theirs.
         settled = {
-            row.id
-            for row in Payment.select(Payment.id).where(
-                Payment.id.in_(list(first)) & Payment.settlement_line_id.in_([line.id for line, _ in first.values()])
-            )
+            payment_id
+            for payment_id, (line, _) in first.items()
+            if _settle_payment.execute(id=payment_id, settlement_line_id=line.id, updated_at=now).rowcount
         }
         events = []
         for payment_id in [pid for pid in first if pid in settled]:
