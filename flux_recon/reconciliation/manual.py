@@ -48,7 +48,8 @@ def match(payment_id: int, order: SalesOrder, amount_minor: int | None, *, actor
 
 def unmatch(payment_id: int, order_id: int | None, *, actor: str, reason: str) -> list[dict]:
     """Release the payment's live allocations (only those to ``order_id`` if given). The
-    payment then waits in the review queue: the engine does not match it again by itself."""
+    payment then waits in the review queue; matching it again (an order created or changed,
+    a reconciliation run) never proposes an order it was unmatched from."""
     payment = lock_payment(payment_id)
     allocations = [a for a in live_allocations(payment.id) if order_id is None or a.order_id == order_id]
     if not allocations:

@@ -73,7 +73,8 @@ class PaymentUnmatch(MethodView):
         """Unmatch a payment (from every order, or from one)
 
         Releases the allocations, derives the orders' statuses again and leaves the payment
-        `unmatched` in the review queue; the engine will not match it again by itself.
+        `unmatched` in the review queue until an order created or changed later, or a
+        reconciliation run, finds it another order (never the one it was taken from).
         """
         return payments.unmatch_payment(
             g.tenant.id,
