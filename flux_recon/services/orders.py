@@ -11,7 +11,7 @@ import peewee
 
 from flux_recon.core.domain_events import order_event
 from flux_recon.core.states import OrderStatus
-from flux_recon.models import SalesOrder, reference_key, utcnow
+from flux_recon.models import Allocation, Payment, SalesOrder, reference_key, utcnow
 from flux_recon.models.audit_log import record_audit
 from flux_recon.models.transactions import locked
 from flux_recon.money import MoneyError, format_minor, from_minor, to_minor
@@ -20,13 +20,40 @@ from flux_recon.reconciliation import Engine, derive_status
 from flux_recon.reconciliation.match_locks import lock_match_keys, order_keys
 from flux_recon.reconciliation.records import tenant_settings
 from flux_recon.reconciliation.rematch import rematch_for_order
-from flux_recon.services.errors import Conflict, Invalid
+from flux_recon.services.errors import Conflict, Invalid, NotFound
 from flux_recon.services.owned import get_owned
 
 
 def get_order(tenant_id: str, order_id: int, *, lock: bool = False) -> SalesOrder:
     """The tenant's order (locked for this transaction if ``lock``), or NotFound."""
     return get_owned(SalesOrder, order_id, "order", tenant_id, query=locked(SalesOrder.select()) if lock else None)
+
+
+def find_order(tenant_id: str, wanted: str) -> SalesOrder:
+    """The order a person names: by its reference (compared as matching compares it), else
+    by its id ("12" or "#12"). NotFound when neither names one of the tenant's orders."""
+    text = (wanted or "").strip()
+    key = None if text.startswith("#") else reference_key(text)
+    if key is not None:
+        found = SalesOrder.get_or_none((SalesOrder.tenant == tenant_id) & (SalesOrder.reference_key == key))
+        if found is not None:
+            return found
+    number = text.removeprefix("#").strip()
+    if number.isascii() and number.isdigit() and len(number) <= 18:
+        return get_order(tenant_id, int(number))
+    raise NotFound(f"no order with the reference or id {text[:80]!r}")
+
+
+def order_allocations(tenant_id: str, order_id: int, *, limit: int = 200) -> list[Allocation]:
+    """The order's allocations, live and released, oldest first, each with its payment."""
+    query = (
+        Allocation.select(Allocation, Payment)
+        .join(Payment)
+        .where((Allocation.order == order_id) & (Payment.tenant == tenant_id))
+        .order_by(Allocation.id)
+        .limit(limit)
+    )
+    return list(query)
 
 
 def list_orders(
@@ -37,6 +64,7 @@ def list_orders(
     customer: str | None = None,
     created_from: dt.datetime | None = None,
     created_to: dt.datetime | None = None,
+    currency: str | None = None,
 ) -> peewee.ModelSelect:
     """The tenant's orders, newest first: a query the caller pages through.
 
@@ -46,6 +74,8 @@ def list_orders(
     query = SalesOrder.select().where(SalesOrder.tenant == tenant_id)
     if status is not None:
         query = query.where(SalesOrder.status == status)
+    if currency is not None:
+        query = query.where(SalesOrder.currency == currency)
     if reference is not None:
         key = reference_key(reference)
         query = query.where((SalesOrder.reference_key == key) | (SalesOrder.payment_reference_key == key))

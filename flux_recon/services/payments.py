@@ -10,7 +10,7 @@ from decimal import Decimal
 import peewee
 from peewee import SQL, NodeList, Value, fn
 
-from flux_recon.models import Allocation, Payment
+from flux_recon.models import Allocation, Payment, SalesOrder, Settlement, SettlementLine
 from flux_recon.money import MoneyError, parse_amount
 from flux_recon.outbound.outbox import publishing
 from flux_recon.reconciliation import manual
@@ -46,6 +46,7 @@ def list_payments(
     order_id: int | None = None,
     received_from: dt.datetime | None = None,
     received_to: dt.datetime | None = None,
+    currency: str | None = None,
 ) -> peewee.ModelSelect:
     """The tenant's payments, newest first: a query the caller pages through.
 
@@ -56,7 +57,12 @@ def list_payments(
     query = Payment.select().where(Payment.tenant == tenant_id)
     if reconciliation:
         query = query.where(Payment.reconciliation.in_(reconciliation))
-    for column, value in ((Payment.status, status), (Payment.provider, provider), (Payment.kind, kind)):
+    for column, value in (
+        (Payment.status, status),
+        (Payment.provider, provider),
+        (Payment.kind, kind),
+        (Payment.currency, currency),
+    ):
         if value is not None:
             query = query.where(column == value)
     if reference is not None:
@@ -109,6 +115,63 @@ def match_payment(
         plugin_manager,
         lambda: manual.match(payment_id, order, amount_minor, actor=actor, reason=reason),
     )
+
+
+def split_payment(
+    tenant_id: str,
+    actor: str,
+    payment_id: int,
+    parts: list[tuple[int, Decimal | str]],
+    plugin_manager,
+    *,
+    reason: str = "",
+) -> Payment:
+    """Allocate parts of a payment to several orders at once (``parts``: order id and
+    amount), all or nothing: one transaction, each part a manual match with its rules and
+    audit entries. Raises Invalid for no parts, an order named twice or an amount its
+    order's currency cannot hold, NotFound for an order, Conflict when a part breaks a rule."""
+    if not parts:
+        raise Invalid("name at least one order and amount", {"parts": ["at least one order and amount"]})
+    order_ids = [order_id for order_id, _ in parts]
+    if len(set(order_ids)) != len(order_ids):
+        raise Invalid("each order once: an order is named twice", {"parts": ["an order is named twice"]})
+    allocations = []
+    for order_id, amount in parts:
+        order = get_order(tenant_id, order_id)
+        try:
+            allocations.append((order, parse_amount(amount, order.currency)))
+        except MoneyError as exc:
+            raise Invalid(f"order {order.reference}: {exc}", {"amount": [str(exc)]}) from None
+
+    def change() -> list[dict]:
+        events: list[dict] = []
+        for order, amount_minor in allocations:
+            events += manual.match(payment_id, order, amount_minor, actor=actor, reason=reason)
+        return events
+
+    return _change_by_hand(tenant_id, payment_id, plugin_manager, change)
+
+
+def payment_allocations(payment: Payment, *, limit: int = 200) -> list[Allocation]:
+    """The payment's allocations, live and released, oldest first, each with its order."""
+    query = (
+        Allocation.select(Allocation, SalesOrder)
+        .join(SalesOrder)
+        .where(Allocation.payment == payment.id)
+        .order_by(Allocation.id)
+        .limit(limit)
+    )
+    return list(query)
+
+
+def settlement_line(payment: Payment) -> SettlementLine | None:
+    """The settlement line that settled the payment (with its settlement), or None."""
+    if payment.settlement_line_id is None:
+        return None
+    query = SettlementLine.select(SettlementLine, Settlement).join(Settlement)
+    return query.where(
+        (SettlementLine.id == payment.settlement_line_id) & (SettlementLine.tenant == payment.tenant_id)
+    ).first()
 
 
 def unmatch_payment(
