@@ -242,3 +242,23 @@ def test_an_unrecognized_webhook_appears_in_the_review_queue(client, tenant, lea
     (item,) = queue.json
     assert item["id"] == f"webhook:{event_id}"
     assert item["provider"] == "learner" and "unknown event type 'payout'" in item["message"]
+
+
+def test_the_queue_keeps_one_item_per_webhook_until_a_replay_is_understood(client, tenant, learner, create_order):
+    create_order("INV-9", "2500.00")
+    integration = learner()
+    post(client, integration, PAYOUT)
+    event_id = client.get("/api/v1/webhook-events", headers=tenant["headers"]).json[0]["id"]
+
+    def queued():
+        listed = client.get("/api/v1/exceptions?reason=unrecognized_webhook", headers=tenant["headers"])
+        assert listed.status_code == 200, listed.json
+        return [item["id"] for item in listed.json]
+
+    # A replay still unrecognized is the same webhook: one item, not two.
+    client.post(f"/api/v1/webhook-events/{event_id}/replay", headers=tenant["headers"])
+    assert queued() == [f"webhook:{event_id}"]
+    Learner.known = {"charge", "payout"}
+    learned = client.post(f"/api/v1/webhook-events/{event_id}/replay", headers=tenant["headers"])
+    assert learned.json["result"]["status"] == "accepted"
+    assert queued() == []

@@ -80,9 +80,15 @@ SalesOrder.add_index(
         SalesOrder.tenant, SalesOrder.currency, SalesOrder.amount_minor, name="sales_order_open_amount"
     ).where(SalesOrder.status == SQL("'open'"))
 )
-# The queue reads unrecognized webhooks without walking every accepted one:
+# The queue reads unrecognized webhooks (as received, not their replays) without walking
+# every accepted one, and drops one whose replay was understood by its replays' index.
 WebhookEvent.add_index(
     WebhookEvent.index(WebhookEvent.tenant, WebhookEvent.received_at, name="webhook_event_unrecognized").where(
-        WebhookEvent.verdict == SQL("'unrecognized'")
+        (WebhookEvent.verdict == SQL("'unrecognized'")) & WebhookEvent.replay_of.is_null()
+    )
+)
+WebhookEvent.add_index(
+    WebhookEvent.index(WebhookEvent.replay_of, name="webhook_event_replay_of").where(
+        WebhookEvent.replay_of.is_null(False)
     )
 )

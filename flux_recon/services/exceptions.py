@@ -392,7 +392,9 @@ class OrderSource(ExceptionSource):
         return described
 
 
-UNRECOGNIZED = getattr(Verdict, "UNRECOGNIZED", "unrecognized")
+UNRECOGNIZED = Verdict.UNRECOGNIZED
+# A replay with one of these verdicts was read by its plugin: the webhook needs no one now.
+UNDERSTOOD = (Verdict.ACCEPTED, Verdict.DUPLICATE, Verdict.IGNORED)
 
 
 class WebhookSource(ExceptionSource):
@@ -412,9 +414,18 @@ class WebhookSource(ExceptionSource):
         )
 
     def query(self, tenant_id, reasons):
-        # The literal lets the planner use the partial index of unrecognized webhooks.
+        # A webhook as received (its replays are records of the same webhook), until a
+        # replay of it was understood: then its money, if any, is recorded and nothing is left
+        # to look at. The literal lets the planner use the partial index.
+        replay = WebhookEvent.alias()
+        understood = replay.select(SQL("1")).where(
+            (replay.replay_of == WebhookEvent.id) & replay.verdict.in_(UNDERSTOOD)
+        )
         return WebhookEvent.select().where(
-            (WebhookEvent.tenant == tenant_id) & (WebhookEvent.verdict == SQL(f"'{UNRECOGNIZED}'"))
+            (WebhookEvent.tenant == tenant_id)
+            & (WebhookEvent.verdict == SQL(f"'{UNRECOGNIZED}'"))
+            & WebhookEvent.replay_of.is_null()
+            & ~fn.EXISTS(understood)
         )
 
     def describe(self, tenant_id, reasons):

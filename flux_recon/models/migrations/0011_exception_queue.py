@@ -20,7 +20,12 @@ INDEXES = {
     "sales_order_reference_compact": f"sales_order (tenant_id, {_compact('reference_key')})",
     "sales_order_payment_reference_compact": f"sales_order (tenant_id, {_compact('payment_reference_key')})",
     "sales_order_open_amount": "sales_order (tenant_id, currency, amount_minor) WHERE status = 'open'",
-    "webhook_event_unrecognized": "webhook_event (tenant_id, received_at) WHERE verdict = 'unrecognized'",
+    "webhook_event_unrecognized": (
+        "webhook_event (tenant_id, received_at) WHERE verdict = 'unrecognized' AND replay_of IS NULL"
+    ),
+    # A webhook's replays: the queue drops one whose replay was understood, and a replay
+    # finds its own record, without walking the inbox.
+    "webhook_event_replay_of": "webhook_event (replay_of) WHERE replay_of IS NOT NULL",
 }
 
 
