@@ -16,6 +16,7 @@ BODIES = {
     "/resolve": {"note": "intruder"},
     "/options": {"options": {}},
     "/dry-run": {"body": "{}"},
+    "/mappings/<int:integration_id>": {"columns": {"transaction_id": "T", "amount": "A"}, "currency": "NGN"},
 }
 
 
@@ -52,6 +53,15 @@ def test_every_endpoint_with_an_id_is_404_to_another_tenant(
     intruder_order = create_order(reference="THEIRS", headers=other_tenant["headers"])
     # An unmatched payment: an item of the tenant's exception queue.
     unmatched = post_core(core_payload(tenant["tenant_id"], transactionRef="TRX-LOST", paymentRef="NO-SUCH"))
+    # A settlement, from a statement in the generic CSV format.
+    mapping = {"columns": {"transaction_id": "T", "amount": "A"}, "currency": "NGN"}
+    client.put(f"/api/v1/settlements/mappings/{core_integration['id']}", json=mapping, headers=tenant["headers"])
+    settlement = client.post(
+        f"/api/v1/settlements/imports?integration_id={core_integration['id']}&format=generic_csv"
+        "&reference=S-1&settled_at=2026-11-23T00:00:00Z",
+        data=b"T,A\nTRX-0001,15000.00\n",
+        headers={**tenant["headers"], "Content-Type": "text/csv"},
+    ).json["settlements"][0]
     ids = {
         "integration_id": core_integration["id"],
         "entry_id": entry["entries"][0]["id"],
@@ -63,6 +73,7 @@ def test_every_endpoint_with_an_id_is_404_to_another_tenant(
         "delivery_id": delivery["id"],
         "name": "client_secret",
         "item_id": f"payment:{unmatched.json['payment_id']}",
+        "settlement_id": settlement,
     }
 
     checked = []
