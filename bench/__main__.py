@@ -1,4 +1,4 @@
-"""`python -m bench [ingest|matching|delivery|memory|order_matching ...]`: run benchmarks, print figures."""
+"""`python -m bench [ingest|matching|delivery|memory|exports|order_matching ...]`: run benchmarks, print figures."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 
-from . import delivery, ingest, matching, memory, order_matching
+from . import delivery, exports, ingest, matching, memory, order_matching
 from .common import machine_line, say
 
 BENCHMARKS = {
@@ -15,6 +15,7 @@ BENCHMARKS = {
     "order_matching": order_matching,
     "delivery": delivery,
     "memory": memory,
+    "exports": exports,
 }
 
 
