@@ -62,6 +62,7 @@ def test_every_endpoint_with_an_id_is_404_to_another_tenant(
         data=b"T,A\nTRX-0001,15000.00\n",
         headers={**tenant["headers"], "Content-Type": "text/csv"},
     ).json["settlements"][0]
+    run = client.post("/api/v1/reconciliation-runs", json={"dry_run": True}, headers=tenant["headers"]).json
     ids = {
         "integration_id": core_integration["id"],
         "entry_id": entry["entries"][0]["id"],
@@ -74,6 +75,7 @@ def test_every_endpoint_with_an_id_is_404_to_another_tenant(
         "name": "client_secret",
         "item_id": f"payment:{unmatched.json['payment_id']}",
         "settlement_id": settlement,
+        "run_id": run["id"],
     }
 
     checked = []
