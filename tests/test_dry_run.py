@@ -119,8 +119,9 @@ def test_the_body_in_base64_and_exactly_one_body(client, tenant, generic):
     assert result["outcome"] == "notices"
     both = dry_run(client, tenant, generic, body=body.decode(), body_base64=encoded)
     assert both.status_code == 422 and "body" in both.json["errors"]["json"]
-    bad = dry_run(client, tenant, generic, body_base64="not base64!")
-    assert bad.status_code == 422 and "body_base64" in bad.json["errors"]["json"]
+    for bad_base64 in ("not base64!", "\u0018\u00a6"):
+        bad = dry_run(client, tenant, generic, body_base64=bad_base64)
+        assert bad.status_code == 422 and "body_base64" in bad.json["errors"]["json"]
 
 
 def test_unsaved_options_are_tried_and_checked_but_never_saved(app, client, tenant, generic):

@@ -1,7 +1,6 @@
 """Schemas of the integrations resource (and its allow-list)."""
 
 import base64
-import binascii
 
 import marshmallow as ma
 
@@ -133,7 +132,7 @@ class DryRunSchema(ma.Schema):
                 data["raw"] = base64.b64decode(data["body_base64"], validate=True)
         except UnicodeEncodeError:
             raise ma.ValidationError("must be text that UTF-8 can encode", "body") from None
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or a character outside ASCII
             raise ma.ValidationError("must be Base64", "body_base64") from None
         return data
 
