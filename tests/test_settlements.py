@@ -411,3 +411,38 @@ def test_the_exception_queue_lists_missing_webhooks_payments_in_no_settlement_an
     ]
     missing = next(item for item in queue.json if item["reason"] == "missing_webhook")
     assert "INV-3" in missing["message"] and "webhook" in missing["message"]
+
+
+def test_one_payout_from_two_sources_is_one_settlement(app, tenant, paystack):
+    def record(source, net):
+        header = SettlementRecord(
+            reference="PAYOUT-9",
+            settled_at=dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC),
+            currency="NGN",
+            gross=Decimal("100.00"),
+            fees=Decimal("1.50"),
+            net=Decimal(net),
+        )
+        with app.app_context():
+            from flux_recon.models import Integration
+
+            return settlements.record_settlements(
+                tenant["tenant_id"],
+                Integration.get_by_id(paystack["id"]),
+                [header],
+                source=source,
+                engine=app.extensions["engine"],
+                plugin_manager=app.extensions["plugin_manager"],
+            )
+
+    first = record("webhook", "98.50")
+    second = record("api", "98.50")
+    assert first.settlements == second.settlements and second.breaks_found == 0
+    third = record("statement", "97.50")
+    assert third.breaks_found == 1
+    with app.app_context():
+        (settlement,) = Settlement.select()
+        assert settlement.sources == ["webhook", "api", "statement"] and settlement.source == "webhook"
+        assert settlement.status == "with_breaks"
+        assert [b.kind for b in settlement.break_rows] == ["sources_disagree"]
+    db.close()
