@@ -130,7 +130,10 @@ class ProviderConformance:
         networks = self.allowlist()
         address = ipaddress.ip_address(client_ip) if client_ip else networks[0].network_address
         return AuthContext(
-            client_ip=address, allowlist=networks, credentials=self.provider.credential_values(self.kit_secrets())
+            client_ip=address,
+            allowlist=networks,
+            credentials=self.provider.credential_values(self.kit_secrets()),
+            options=self.provider.resolve_options(self.options),
         )
 
     def refusal(self, webhook: WebhookRequest, context: AuthContext | None = None) -> AuthFailure | None:
