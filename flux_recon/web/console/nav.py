@@ -22,7 +22,11 @@ class Section:
 SECTIONS = [
     Section("Dashboard", "console.dashboard", active=("console.dashboard",)),
     Section("Review queue", "console.queue", active=("console.queue", "console.queue_item")),
-    Section("Orders", "console.orders", active=("console.orders", "console.order", "console.new_order")),
+    Section(
+        "Orders",
+        "console.orders",
+        active=("console.orders", "console.order", "console.new_order", "console.edit_order"),
+    ),
     Section("Payments", "console.payments", active=("console.payments", "console.payment")),
     Section("Inbox", "console.inbox", active=("console.inbox", "console.inbox_event")),
     Section("Integrations", "console.integrations", active=("console.integrations", "console.integration")),
