@@ -37,6 +37,11 @@ def replayable(query):
     return query.where(WebhookEvent.authenticated & WebhookEvent.body.is_null(False) & ~WebhookEvent.body_truncated)
 
 
+def is_replayable(event: WebhookEvent) -> bool:
+    """Whether ``event`` may be replayed (what ``replay`` checks before it does)."""
+    return replayable(WebhookEvent.select().where(WebhookEvent.id == event.id)).exists()
+
+
 def get_event(event_id: int, *, tenant_id: str | None) -> WebhookEvent:
     """The event, or NotFound. ``tenant_id`` None is the operator's view: any tenant's event."""
     if tenant_id is not None:
@@ -51,7 +56,7 @@ def replay(pipeline: WebhookPipeline, event_id: int, *, tenant_id: str | None) -
     """Replay one stored webhook (NotFound, or Conflict if it is not replayable): the inbox
     record the replay wrote, and its result. A payment already recorded is a duplicate."""
     event = get_event(event_id, tenant_id=tenant_id)
-    if not replayable(WebhookEvent.select().where(WebhookEvent.id == event.id)).exists():
+    if not is_replayable(event):
         raise Conflict(NOT_REPLAYABLE)
     return pipeline.replay(event)
 
