@@ -7,7 +7,18 @@ from importlib import import_module
 from flux_recon.web.console.blueprint import bp
 
 # One module of views per section; each adds its routes to ``bp``.
-VIEW_MODULES = ("dashboard", "account", "people", "integrations", "orders", "payments", "queue", "auth")
+VIEW_MODULES = (
+    "dashboard",
+    "account",
+    "people",
+    "integrations",
+    "webhooks",
+    "inbox",
+    "orders",
+    "payments",
+    "queue",
+    "auth",
+)
 
 
 def init_app(app) -> None:
