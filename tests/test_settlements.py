@@ -446,3 +446,20 @@ def test_one_payout_from_two_sources_is_one_settlement(app, tenant, paystack):
         assert settlement.status == "with_breaks"
         assert [b.kind for b in settlement.break_rows] == ["sources_disagree"]
     db.close()
+
+
+def test_a_plugin_format_failing_on_odd_input_refuses_the_file_not_a_500(client, tenant, paystack, monkeypatch):
+    from flux_recon import StatementFormat
+
+    class Broken(StatementFormat):
+        name = "broken"
+
+        def parse(self, stream, context):
+            yield SettlementRecord(reference="B-1", settled_at=dt.datetime(2026, 11, 23, tzinfo=dt.UTC), currency="NGN")
+            raise AttributeError("a bug in the plugin")
+
+    monkeypatch.setattr(PaystackProvider, "statement_formats", (Broken(),))
+    refused = import_file(client, tenant, paystack["id"], b"anything", fmt="broken")
+    assert refused.status_code == 422, refused.json
+    assert "broken reader could not read this file" in str(refused.json["errors"]["statement"]["file"])
+    assert client.get("/api/v1/settlements", headers=tenant["headers"]).json == []

@@ -435,17 +435,21 @@ class SettlementRecorder:
         """The webhook of a settled transaction never came: record the payment from the line,
         under the transaction id its webhook would carry, and reconcile it like any payment."""
         settlement = line.settlement
-        notice = PaymentNotice(
-            external_id=line.transaction_id,
-            amount=Decimal(format_minor(line.amount_minor, line.currency)),
-            currency=line.currency,
-            occurred_at=line.paid_at or settlement.settled_at,
-            references=(line.reference,) if line.reference else (),
-            payer=Payer(email=line.payer_email.lower() if line.payer_email else None),
-            fee=Decimal(format_minor(line.fee_minor, line.currency)),
-            settlement_amount=Decimal(format_minor(line.net_minor, line.currency)),
-            raw={"recovered_from": f"settlement:{settlement.id}", "settlement_reference": settlement.reference},
-        )
+        try:
+            notice = PaymentNotice(
+                external_id=line.transaction_id,
+                amount=Decimal(format_minor(line.amount_minor, line.currency)),
+                currency=line.currency,
+                occurred_at=line.paid_at or settlement.settled_at,
+                references=(line.reference,) if line.reference else (),
+                payer=Payer(email=line.payer_email.lower() if line.payer_email else None),
+                fee=Decimal(format_minor(line.fee_minor, line.currency)),
+                settlement_amount=Decimal(format_minor(line.net_minor, line.currency)),
+                raw={"recovered_from": f"settlement:{settlement.id}", "settlement_reference": settlement.reference},
+            )
+        except ValueError as exc:  # a time PaymentNotice cannot hold (a plugin's record, say)
+            self.context.error(None, "paid_at", f"transaction {line.transaction_id}: {exc}")
+            return None, []
         try:
             outcome = self.engine.record(
                 tenant_id=self.tenant_id,

@@ -4,6 +4,7 @@ recovered, breaks found; statement imports, column mappings, the not-in-settleme
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
@@ -49,6 +50,7 @@ from flux_recon.services.settlement_sweep import (
     validate_cycles,
 )
 
+log = logging.getLogger(__name__)
 GENERIC = GenericCsv()
 
 __all__ = [
@@ -228,8 +230,22 @@ def _guarded(statement_format: StatementFormat, stream, context) -> Iterator:
     """The format's records; a plugin's parser failing on odd input refuses the file, never a 500."""
     try:
         yield from statement_format.parse(stream, context)
-    except (StatementError, ValueError, TypeError, KeyError, UnicodeError) as exc:
-        context.error(None, "file", f"the {statement_format.name} reader could not read this file: {exc}")
+    except StatementError as exc:
+        context.error(None, "file", exc.message)
+        for where, columns in exc.errors.items():
+            for column, messages in columns.items() if isinstance(columns, dict) else [("file", columns)]:
+                for message in messages if isinstance(messages, list) else [messages]:
+                    context.error(None if where == "file" else _line_number(where), column, str(message))
+    except Exception:
+        # A plugin's parser failing on odd input refuses the file, never a 500 (the database's
+        # own errors are not caught here: they are raised where they happen, in the recorder).
+        log.exception("statement format %s failed to read a file", statement_format.name)
+        context.error(None, "file", f"the {statement_format.name} reader could not read this file")
+
+
+def _line_number(where: str) -> int | None:
+    number = where.removeprefix("line ")
+    return int(number) if number.isdigit() else None
 
 
 # --- reading --------------------------------------------------------------------------------
