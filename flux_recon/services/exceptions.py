@@ -650,6 +650,25 @@ def list_exceptions(tenant_id: str, filters: Filters | None = None) -> Exception
     return ExceptionQuery(tenant_id, filters or Filters())
 
 
+def open_counts(tenant_id: str) -> dict[str, int]:
+    """How many open items the queue holds per reason (reasons with none left out): one
+    grouped count per source, over the same indexed queries the queue pages through."""
+    filters = Filters()
+    bounds = _bounds(filters)
+    counts: dict[str, int] = {}
+    for source in _SOURCES.values():
+        query, columns = _filtered(source, tenant_id, filters, bounds)
+        if query is None:
+            continue
+        # Grouped outside: PostgreSQL does not see a parameterised CASE in SELECT and in
+        # GROUP BY as the same expression.
+        rows = query.select(columns.reason.cast("TEXT").alias("reason")).order_by().alias("items")
+        grouped = Payment.select(rows.c.reason, fn.COUNT(SQL("*"))).from_(rows).group_by(rows.c.reason)
+        for reason, count in grouped.tuples():
+            counts[reason] = counts.get(reason, 0) + count
+    return counts
+
+
 def _decisions(tenant_id: str, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], ExceptionDecision]:
     keys = list(keys)
     if not keys:

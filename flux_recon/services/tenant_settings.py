@@ -1,4 +1,4 @@
-"""A tenant's reconciliation rules: which strategies run, the customer window, tolerances."""
+"""A tenant's settings: reconciliation rules (strategies, customer window, tolerances) and its time zone."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flux_recon.models import Tenant
 from flux_recon.models.audit_log import record_audit
 from flux_recon.models.transactions import locked, write_transaction
 from flux_recon.reconciliation.records import tenant_settings
-from flux_recon.reconciliation.rules import ReconciliationSettings, parse_tolerances
+from flux_recon.reconciliation.rules import ReconciliationSettings, parse_time_zone, parse_tolerances
 from flux_recon.services.errors import Invalid
 
 
@@ -19,11 +19,12 @@ def get_rules(tenant_id: str) -> ReconciliationSettings:
 
 def update_rules(tenant_id: str, actor: str, changes: dict, *, strategy_names: Iterable[str]) -> ReconciliationSettings:
     """Change only the rules in ``changes`` (``disabled_strategies``, ``customer_window_days``,
-    ``tolerances`` as decimal strings per currency) and record the result in the audit log.
+    ``tolerances`` as decimal strings per currency, ``time_zone`` an IANA name) and record the
+    result in the audit log.
 
     ``strategy_names`` are the engine's strategies, the only ones that can be disabled.
     Rules changed meanwhile by someone else and not named in ``changes`` are kept.
-    Raises Invalid naming the field for an unknown strategy or a bad tolerance. Applies to
+    Raises Invalid naming the field for an unknown strategy, a bad tolerance or time zone. Applies to
     payments reconciled from now on.
     """
     updates: dict = {}
@@ -43,6 +44,11 @@ def update_rules(tenant_id: str, actor: str, changes: dict, *, strategy_names: I
             updates["tolerances"] = parse_tolerances(changes["tolerances"])
         except ValueError as exc:
             raise Invalid(str(exc), {"tolerances": [str(exc)]}) from None
+    if "time_zone" in changes:
+        try:
+            updates["time_zone"] = parse_time_zone(changes["time_zone"])
+        except ValueError as exc:
+            raise Invalid(str(exc), {"time_zone": [str(exc)]}) from None
     with write_transaction():
         # Read under the lock the write takes: a change to other fields committed meanwhile is kept.
         stored = locked(Tenant.select(Tenant.settings).where(Tenant.id == tenant_id)).scalar()

@@ -8,13 +8,13 @@ import zoneinfo
 from flask import g
 
 from flux_recon.money import format_minor
+from flux_recon.reconciliation.rules import DEFAULT_TIME_ZONE
 from flux_recon.web.console.nav import nav_sections
-
-DEFAULT_TIME_ZONE = "Africa/Lagos"
 
 
 def time_zone() -> zoneinfo.ZoneInfo:
-    """The signed-in tenant's time zone (its settings' time_zone), Africa/Lagos by default."""
+    """The signed-in tenant's time zone (its settings' time_zone, set by an owner on the dashboard or
+    through PATCH /api/v1/settings/reconciliation), Africa/Lagos by default."""
     tenant = g.get("tenant")
     name = ((tenant.settings or {}) if tenant is not None else {}).get("time_zone") or DEFAULT_TIME_ZONE
     try:

@@ -1,4 +1,4 @@
-"""/api/v1/settings/reconciliation: which strategies run, the customer window, tolerances."""
+"""/api/v1/settings/reconciliation: which strategies run, the customer window, tolerances, the time zone."""
 
 from flask import current_app, g
 from flask.views import MethodView
@@ -25,14 +25,20 @@ class ReconciliationSettingsResource(MethodView):
 
     @blp.arguments(
         ReconciliationSettingsSchema,
-        example={"disabled_strategies": ["amount_customer"], "customer_window_days": 14, "tolerances": {"NGN": "1.00"}},
+        example={
+            "disabled_strategies": ["amount_customer"],
+            "customer_window_days": 14,
+            "tolerances": {"NGN": "1.00"},
+            "time_zone": "Africa/Lagos",
+        },
     )
     @blp.response(200, ReconciliationSettingsSchema)
     @blp.errors(422)
     def patch(self, data):
         """Change your reconciliation settings (only the fields you send)
 
-        Applies to payments reconciled from now on; nothing already allocated changes.
+        Applies to payments reconciled from now on; nothing already allocated changes. A
+        `time_zone` that is not an IANA zone name is refused with 422 naming the field.
         """
         strategy_names = current_app.extensions["engine"].strategy_names
         return settings_view(tenant_settings.update_rules(g.tenant.id, g.actor, data, strategy_names=strategy_names))

@@ -31,3 +31,12 @@ class ReconciliationSettingsSchema(ma.Schema):
             "example": {"NGN": "1.00"},
         },
     )
+    time_zone = ma.fields.String(
+        metadata={
+            "description": (
+                "the IANA time zone your people read times and days in (the console shows times in it,"
+                " its date filters and daily charts use its days); default Africa/Lagos"
+            ),
+            "example": "Africa/Lagos",
+        },
+    )
