@@ -21,7 +21,8 @@ PARTNER_SECRET = "SK_partner_live_8e1d5b3f9a27c4d6"
 
 @pytest.fixture
 def server(database_url, tmp_path):
-    with live_server(database_url, tmp_path) as running:
+    # The local signing server listens on loopback, which the operator must allow.
+    with live_server(database_url, tmp_path, settings={"FUSPAY_LOOPBACK_SIGNER": "1"}) as running:
         yield running
 
 

@@ -19,6 +19,13 @@ from flux_recon_fuspay.signature import FuspaySignature, canonical_json
 from tests.conftest import close_app, make_app
 from tests.fuspay_signer import running_signer
 
+
+@pytest.fixture(autouse=True)
+def loopback_signer_allowed(monkeypatch):
+    """The local signing server listens on loopback, which the operator must allow."""
+    monkeypatch.setenv(remote.LOOPBACK_SETTING, "1")
+
+
 MERCHANT_SECRET = "SK_merchant_7d3e1a9c5b2f4068"
 PARTNER_SECRET = "SK_partner_2b8f6d0a4c1e9357"
 COLLECTION_KEY = MERCHANT_SECRET + PARTNER_SECRET
@@ -92,6 +99,14 @@ def test_a_secret_field_in_the_webhook_cannot_replace_the_integration_key():
 )
 def test_the_signing_base_url_is_checked(url, ok):
     assert (remote.base_url_problems(url) == []) is ok
+
+
+def test_a_loopback_signer_needs_the_operators_opt_in(monkeypatch):
+    monkeypatch.delenv(remote.LOOPBACK_SETTING)
+    (problem,) = remote.base_url_problems("http://127.0.0.1:8123/api/v1/no-auth")
+    assert remote.LOOPBACK_SETTING in problem
+    assert remote.base_url_problems("https://[::1]:8123") != []
+    assert remote.base_url_problems(remote.DEFAULT_BASE_URL) == []
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import os
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,11 +33,20 @@ READ_TIMEOUT = 5.0
 DEADLINE = 8.0
 MAX_ANSWER_BYTES = 16 * 1024
 USER_AGENT = "flux-recon-fuspay/1"
+# An operator's opt-in (environment, not a tenant's option): http to a loopback address, for
+# a local signing proxy or a test server. Off, a tenant could make this server post to its
+# own local ports.
+LOOPBACK_SETTING = "FLUX_RECON_FUSPAY_LOOPBACK_SIGNER"
+
+
+def loopback_allowed() -> bool:
+    return os.environ.get(LOOPBACK_SETTING, "").strip().lower() in ("1", "true", "yes")
 
 
 def base_url_problems(url: Any) -> list[str]:
     """Why ``url`` cannot be the signing endpoint's base (none when it can): https with a
-    host name, or http to a loopback address (a local signing proxy, or a test server)."""
+    host name, or, where the operator set FLUX_RECON_FUSPAY_LOOPBACK_SIGNER=1, http to a
+    loopback address (a local signing proxy, or a test server)."""
     if not isinstance(url, str) or not url.strip():
         return ["must be a URL such as " + DEFAULT_BASE_URL]
     try:
@@ -50,6 +60,8 @@ def base_url_problems(url: Any) -> list[str]:
         problems.append("must be https://host/... (http only to a loopback address)")
     elif parts.scheme == "http" and not _is_loopback(parts.hostname):
         problems.append("must use https: the request carries the integration's secrets")
+    elif _is_loopback(parts.hostname) and not loopback_allowed():
+        problems.append(f"must not be a loopback address unless the operator sets {LOOPBACK_SETTING}=1")
     if parts.username or parts.password:
         problems.append("must not carry credentials")
     if parts.query or parts.fragment:
