@@ -274,6 +274,13 @@ def test_finance_splits_matches_and_unmatches_a_payment_by_hand(app, finance, cr
     assert order_row(app, "INV-A").amount_paid_minor == 1000000
     actions = audit_actions(app, "payment", payment_id)
     assert actions.count("allocation.created") == 3 and actions.count("allocation.released") == 1
+    # Every reason given is kept in the audit log, whatever happens to the payment later.
+    with app.app_context():
+        matched_reasons = [
+            e.details["reason"] for e in AuditEntry.select().where(AuditEntry.action == "payment.matched_by_hand")
+        ]
+    db.close()
+    assert matched_reasons == ["two", "two", "confirmed by phone"]
     with app.app_context():
         reasons = [
             e.details.get("reason") for e in AuditEntry.select().where(AuditEntry.action == "allocation.released")

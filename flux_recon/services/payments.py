@@ -11,6 +11,7 @@ import peewee
 from peewee import SQL, NodeList, Value, fn
 
 from flux_recon.models import Allocation, Payment, SalesOrder, Settlement, SettlementLine
+from flux_recon.models.audit_log import record_audit
 from flux_recon.money import MoneyError, parse_amount
 from flux_recon.outbound.outbox import publishing
 from flux_recon.reconciliation import manual
@@ -113,8 +114,17 @@ def match_payment(
         tenant_id,
         payment_id,
         plugin_manager,
-        lambda: manual.match(payment_id, order, amount_minor, actor=actor, reason=reason),
+        lambda: _match(tenant_id, actor, payment_id, order, amount_minor, reason),
     )
+
+
+def _match(tenant_id: str, actor: str, payment_id: int, order, amount_minor: int | None, reason: str) -> list[dict]:
+    """One manual match, with the person's reason in the audit log (the payment's own
+    reconciliation reason is overwritten by whatever happens to it next)."""
+    events = manual.match(payment_id, order, amount_minor, actor=actor, reason=reason)
+    details = {"order_id": order.id, "order_reference": order.reference, "reason": reason}
+    record_audit(tenant_id, actor, "payment.matched_by_hand", "payment", payment_id, details)
+    return events
 
 
 def split_payment(
@@ -146,7 +156,7 @@ def split_payment(
     def change() -> list[dict]:
         events: list[dict] = []
         for order, amount_minor in allocations:
-            events += manual.match(payment_id, order, amount_minor, actor=actor, reason=reason)
+            events += _match(tenant_id, actor, payment_id, order, amount_minor, reason)
         return events
 
     return _change_by_hand(tenant_id, payment_id, plugin_manager, change)
