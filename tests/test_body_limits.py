@@ -56,7 +56,12 @@ def send_chunked(port: int, path: str, body: bytes, headers: dict) -> Response:
     conn = http.client.HTTPConnection(HOST, port, timeout=HTTP_TIMEOUT)
     chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
     try:
-        conn.request("POST", path, body=chunks, headers={**headers, **CHUNKED}, encode_chunked=True)
+        try:
+            conn.request("POST", path, body=chunks, headers={**headers, **CHUNKED}, encode_chunked=True)
+        except BrokenPipeError:
+            # The server answered 413 and closed once past the limit, while the last bytes
+            # of the body were still on their way: its answer is already here to read.
+            pass
         reply = conn.getresponse()
         return Response(reply.status, reply.headers, reply.read())
     finally:
