@@ -17,6 +17,8 @@ VIEW_MODULES = (
     "orders",
     "payments",
     "queue",
+    "settlements",
+    "reports",
     "auth",
 )
 
