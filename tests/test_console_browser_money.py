@@ -133,8 +133,12 @@ def test_finance_matches_an_unmatched_payment_by_hand_and_a_viewer_cannot(server
     assert "NOBODY" in viewer.inner_text("#item-message")
     assert viewer.locator("main form[method=post]").count() == 0
     assert viewer.locator("main button").count() == 0
-    # Readable on a phone: nothing wider than the screen.
+    # Readable on a phone: nothing wider than the screen, here and on the other money pages.
     assert viewer.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    for path in ("/console/queue", "/console/orders", f"/console/payments/{lost['payment_id']}"):
+        viewer.goto(base_url(server) + path)
+        assert viewer.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
+    viewer.goto(base_url(server) + other_item)
     # The buttons are only hidden for a viewer; the server refuses the POST itself.
     status = viewer.evaluate(
         """async ([path, order]) => {
