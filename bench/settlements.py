@@ -96,7 +96,20 @@ def child(url: str, integration_id: int, statement: str | None) -> dict:
                 )
         seconds = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"seconds": seconds, "peak_kib": peak_kib, "summary": summary.as_dict() if summary else None}
+    return {
+        "seconds": seconds,
+        "peak_kib": peak_kib,
+        "resident_kib": _resident_kib(),
+        "summary": summary.as_dict() if summary else None,
+    }
+
+
+def _resident_kib() -> int:
+    """VmRSS now: the peak (ru_maxrss) may be set while the app loads, before any import."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
 
 
 def run_child(url: str, integration_id: int, statement: Path | None) -> dict:
@@ -131,10 +144,13 @@ def main(args) -> list[str]:
                     f"{baseline['peak_kib'] / 1024:.0f}",
                     f"{measured['peak_kib'] / 1024:.0f}",
                     f"{(measured['peak_kib'] - baseline['peak_kib']) / 1024:.0f}",
+                    f"{baseline['resident_kib'] / 1024:.0f}",
+                    f"{measured['resident_kib'] / 1024:.0f}",
                 ]
             )
         say(f"\n== settlement import ({backend}) ==")
-        say(table(["lines", "seconds", "lines/s", "baseline MiB", "peak MiB", "above baseline MiB"], rows))
+        headers = ["lines", "seconds", "lines/s", "baseline peak MiB", "peak MiB", "above baseline MiB"]
+        say(table([*headers, "baseline resident MiB", "resident after MiB"], rows))
         summary += [f"settlement import {backend} {row[0]} lines: {row[1]} s, peak {row[4]} MiB" for row in rows]
     return summary
 
