@@ -50,7 +50,7 @@ def test_the_owner_enables_core_copies_its_url_allows_an_address_and_a_signed_we
     create_user(server, tenant["tenant_id"], "owner@example.com", "owner")
     page = new_page()
     sign_in(page, server, "owner@example.com")
-    enrol_second_factor(page)
+    totp, _ = enrol_second_factor(page)
 
     page.goto(base_url(server) + "/console/integrations")
     assert page.locator("h1").inner_text() == "Integrations"
@@ -93,6 +93,18 @@ def test_the_owner_enables_core_copies_its_url_allows_an_address_and_a_signed_we
     assert signature_cell.endswith("…") and signature_cell.rstrip("…") != headers["Signature"]
     assert headers["Signature"] not in page.content()
     screenshot(page, "inbox-event")
+
+    # The integration and the inbox read on a phone: nothing wider than the screen.
+    phone = new_page(viewport=PHONE)
+    sign_in(phone, server, "owner@example.com")
+    enter_code(phone, pyotp.TOTP(totp).now())
+    for path in (path_of(page.url), "/console/inbox", "/console/integrations"):
+        phone.goto(base_url(server) + path)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
+    phone.goto(base_url(server) + "/console/integrations")
+    phone.click("tbody a:has-text('core')")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(phone, "integration-phone")
 
     # Disabling asks first, and says it deletes the integration.
     page.goto(base_url(server) + "/console/integrations")
