@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 44, 8, 12, 36
+# Wide and low, so a desktop's full-width chart is not taller than the screen; at a phone's
+# width the CSS enlarges the labels instead.
+WIDTH, HEIGHT = 800, 260
+LEFT, RIGHT, TOP, BOTTOM = 56, 8, 16, 40
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Bar:
 class Tick:
     position: float
     label: str
+    anchor: str = "middle"
 
 
 @dataclass(frozen=True)
@@ -71,5 +74,7 @@ def stacked_bars(days: list[dt.date], counts: list[dict[str, int]], series: tupl
     # A date under the first bar of each week and under the last day, none crowding another.
     shown = [i for i in range(0, len(days), 7) if i < len(days) - 4] + ([len(days) - 1] if days else [])
     x_ticks = [Tick(round(LEFT + i * slot + slot / 2, 2), days[i].strftime("%d %b")) for i in shown]
+    if x_ticks:  # the last label ends at its bar, not past the chart's edge
+        x_ticks[-1] = Tick(round(LEFT + (shown[-1] + 1) * slot, 2), x_ticks[-1].label, "end")
     y_ticks = [Tick(round(baseline - plot_height * value / top, 2), str(value)) for value in sorted({0, top // 2, top})]
     return StackedBars(WIDTH, HEIGHT, bars, x_ticks, y_ticks, baseline, LEFT, WIDTH - RIGHT, sum(totals))
