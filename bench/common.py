@@ -75,6 +75,22 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time these processes (all their threads) have used, in seconds;
+    a process that is gone counts 0."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / CLOCK_TICKS
+
+
 def children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -141,6 +157,21 @@ def vacuum_analyze(url: str) -> None:
         db.execute_sql("VACUUM ANALYZE")
 
 
+def database_backend_pids(url: str) -> list[int]:
+    """The PostgreSQL server processes serving connections to the benchmark's database
+    (on this machine), so their CPU time can be read like the workers'."""
+    import psycopg
+
+    name = urlparse(url).path.lstrip("/")
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend'"
+            " AND pid <> pg_backend_pid()",
+            (name,),
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
 @contextmanager
 def app_for(url: str, **config):
     """The flux-recon app on ``url``, its context pushed, for setting up data in-process."""
@@ -184,6 +215,19 @@ class Server:
 
     def workers(self) -> list[int]:
         return children(self.process.pid)
+
+    def worker_cpu_seconds(self) -> float:
+        return cpu_seconds(self.workers())
+
+    def statements(self) -> int:
+        """Statements the workers sent so far (flux_recon_database_statements on /metrics,
+        counted when the server runs with FLUX_RECON_COUNT_STATEMENTS=1)."""
+        with urllib.request.urlopen(f"{self.base}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+        for line in text.splitlines():
+            if line.startswith("flux_recon_database_statements_total "):
+                return int(float(line.split()[1]))
+        raise RuntimeError("/metrics has no flux_recon_database_statements_total")
 
     def worker_rss_kib(self) -> list[int]:
         return [rss_kib(pid) for pid in self.workers()]

@@ -23,3 +23,9 @@ UNRECORDED = Counter(
     "Refused webhooks beyond the inbox's sample: counted here, not stored",
     ["provider", "verdict"],
 )
+
+# Only counted when FLUX_RECON_COUNT_STATEMENTS=1 (the ingest benchmark's round trips per
+# webhook): every statement the app sends, BEGIN and COMMIT included.
+DATABASE_STATEMENTS = Counter(
+    "flux_recon_database_statements", "Statements sent to the database (only with FLUX_RECON_COUNT_STATEMENTS=1)"
+)

@@ -15,6 +15,7 @@ from playhouse import db_url
 from playhouse.migrations import Runner
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
+from flux_recon.core.metrics import DATABASE_STATEMENTS
 from flux_recon.models.base import db
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
@@ -34,6 +35,28 @@ SQLITE_SYNCHRONOUS = ("normal", "full")
 UNAVAILABLE_ERRORS = (peewee.OperationalError, peewee.InterfaceError)
 
 
+# FLUX_RECON_COUNT_STATEMENTS=1: count every statement sent (flux_recon_database_statements
+# on /metrics), so the ingest benchmark can report round trips per webhook. Off by default:
+# a shared counter costs a little on every statement.
+COUNT_STATEMENTS_ENV = "FLUX_RECON_COUNT_STATEMENTS"
+
+
+def _counting() -> bool:
+    return os.environ.get(COUNT_STATEMENTS_ENV, "").lower() in ("1", "true", "yes")
+
+
+class StatementCounting:
+    """Counts statements where peewee sends them all (``cursor()``: every query, BEGIN,
+    COMMIT and ROLLBACK), when ``count_statements`` is set."""
+
+    count_statements = False
+
+    def cursor(self, *args, **kwargs):
+        if self.count_statements:
+            DATABASE_STATEMENTS.inc()
+        return super().cursor(*args, **kwargs)
+
+
 class DatabaseUrlError(ValueError):
     """DATABASE_URL names no database this service can use: it refuses to start rather
     than fall back to another store."""
@@ -50,9 +73,11 @@ def open_database(url: str, *, max_connections: int = 20, sqlite_synchronous: st
         parameters = db_url.parse(url)
         if not parameters.get("database"):
             raise DatabaseUrlError("DATABASE_URL names no PostgreSQL database: postgresql://user@host:5432/dbname")
-        return RecentlyUsedPostgresqlDatabase(
+        database = RecentlyUsedPostgresqlDatabase(
             **parameters, max_connections=max_connections, stale_timeout=300, timeout=10, connect_timeout=5
         )
+        database.count_statements = _counting()
+        return database
     if scheme == "sqlite":
         path = urlparse(url).path[1:]
         if not path or path == ":memory:":
@@ -64,9 +89,11 @@ def open_database(url: str, *, max_connections: int = 20, sqlite_synchronous: st
         if synchronous not in SQLITE_SYNCHRONOUS:
             raise ValueError(f"SQLITE_SYNCHRONOUS must be one of {SQLITE_SYNCHRONOUS}, got {sqlite_synchronous!r}")
         pragmas = {**SQLITE_PRAGMAS, "synchronous": synchronous}
-        return QueuedSqliteDatabase(
+        database = QueuedSqliteDatabase(
             path, pragmas=pragmas, max_connections=max_connections, timeout=10, check_same_thread=False
         )
+        database.count_statements = _counting()
+        return database
     # The scheme only: the rest of the URL may hold a password.
     raise DatabaseUrlError(f"DATABASE_URL must start with sqlite:// or postgresql://, got {scheme or 'nothing'}://")
 
@@ -112,7 +139,7 @@ class WriterQueue:
             self._mutex.release()
 
 
-class RecentlyUsedPostgresqlDatabase(PooledPostgresqlDatabase):
+class RecentlyUsedPostgresqlDatabase(StatementCounting, PooledPostgresqlDatabase):
     """Pooled PostgreSQL that trusts a connection handed back moments ago.
 
     The pool proves each connection alive with a ``SELECT 1`` round trip when it is taken
@@ -140,7 +167,7 @@ class RecentlyUsedPostgresqlDatabase(PooledPostgresqlDatabase):
         return super()._is_closed(conn)
 
 
-class QueuedSqliteDatabase(PooledSqliteDatabase):
+class QueuedSqliteDatabase(StatementCounting, PooledSqliteDatabase):
     """Pooled SQLite whose write transactions (``BEGIN IMMEDIATE``) queue in a WriterQueue."""
 
     def __init__(self, database, *args, **kwargs):
