@@ -35,6 +35,15 @@ from flux_recon.providers import (
     secret_of,
     utc_time,
 )
+from flux_recon.providers.settlement_api import (
+    ApiSession,
+    ProviderApiError,
+    ProviderAuthRefused,
+    ProviderUnavailable,
+    SettlementApi,
+    SettlementNotice,
+    api_base_url_problems,
+)
 from flux_recon.providers.settlements import (
     RowReader,
     SettlementLineRecord,
@@ -48,6 +57,7 @@ from flux_recon.providers.settlements import (
 from flux_recon.reconciliation import Matcher
 
 __all__ = [
+    "ApiSession",
     "AuthCheck",
     "AuthContext",
     "AuthFailure",
@@ -71,14 +81,20 @@ __all__ = [
     "PaymentNotice",
     "PayloadError",
     "Provider",
+    "ProviderApiError",
+    "ProviderAuthRefused",
+    "ProviderUnavailable",
     "RowReader",
+    "SettlementApi",
     "SettlementLineRecord",
+    "SettlementNotice",
     "SettlementRecord",
     "StatementContext",
     "StatementError",
     "StatementFormat",
     "Unrecognized",
     "WebhookRequest",
+    "api_base_url_problems",
     "create_app",
     "csv_rows",
     "encode_json",

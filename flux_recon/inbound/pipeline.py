@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from urllib3 import HTTPHeaderDict
 
+from flux_recon.core.domain_events import announce
 from flux_recon.core.metrics import RECONCILIATIONS
 from flux_recon.core.states import Verdict
 from flux_recon.inbound import inbox
@@ -24,6 +25,7 @@ from flux_recon.providers import (
     Unrecognized,
     WebhookRequest,
 )
+from flux_recon.providers.settlement_api import SettlementNotice
 from flux_recon.reconciliation import InvalidNotice, ReconciliationSettings
 
 log = logging.getLogger(__name__)
@@ -66,15 +68,33 @@ def _keep_every_refusal(integration_id: int, client_ip) -> bool:
     return True
 
 
+@dataclass
+class SettlementOutcome:
+    """What recording a settlement webhook did: ``accepted`` (a settlement new or extended) or
+    ``duplicate`` (all of it known already), the settlements, and the events to announce to
+    plugins after the commit (already in the outbox)."""
+
+    status: str
+    settlement_ids: list[int]
+    summary: dict
+    events: list[dict]
+    note: str | None = None
+
+
 class WebhookPipeline:
     """Receives webhooks (from the HTTP route, as plain values) and replays stored ones
     through the same steps, for one set of providers, engine and plugins.
 
-    ``settings`` is read at each use (``WEBHOOK_INBOX_BODY_LIMIT``). Two policies come from
-    the caller: ``admit(token)``, called once a webhook has passed its auth checks, spends
-    the integration's rate limit and may raise to refuse it (such a refusal passes through
-    unrecorded); ``keep_refusal(integration_id, client_ip)`` says whether a request from an
-    address off the allow-list is kept in the inbox or only counted.
+    ``settings`` is read at each use (``WEBHOOK_INBOX_BODY_LIMIT``). ``record_settlements``
+    records a ``SettlementNotice`` inside the webhook's transaction (the domain layer's
+    ``services.settlement_webhooks.record_webhook_settlements``, passed in because this layer
+    is below it): ``(tenant_id=, integration=, records=, actor=) -> SettlementOutcome``,
+    raising PayloadError for records it refuses. Without it a settlement webhook is kept as
+    unrecognized. Two policies come from the caller: ``admit(token)``, called once a webhook
+    has passed its auth checks, spends the integration's rate limit and may raise to refuse
+    it (such a refusal passes through unrecorded); ``keep_refusal(integration_id, client_ip)``
+    says whether a request from an address off the allow-list is kept in the inbox or only
+    counted.
     """
 
     def __init__(
@@ -87,6 +107,7 @@ class WebhookPipeline:
         settings: Mapping,
         admit: Callable[[str], None] = _admit_all,
         keep_refusal: Callable[[int, object], bool] = _keep_every_refusal,
+        record_settlements: Callable[..., SettlementOutcome] | None = None,
     ):
         self.providers = providers
         self.engine = engine
@@ -94,6 +115,7 @@ class WebhookPipeline:
         self.settings = settings
         self.admit = admit
         self.keep_refusal = keep_refusal
+        self.record_settlements = record_settlements
         self.auth_cache = AuthCache(secret_box)
 
     def handle(
@@ -181,7 +203,37 @@ class WebhookPipeline:
                 "reconciliation": None,
                 "payments": [],
             }
+        if isinstance(notices, SettlementNotice):
+            if self.record_settlements is None:
+                return self._unrecognized(provider, arrival, "a settlement webhook, and this server records none")
+            return self._accept_settlements(arrival, notices)
         return self._accept(arrival, notices)
+
+    def _accept_settlements(self, arrival: Arrival, notice: SettlementNotice) -> dict:
+        """Record the settlements a webhook announces in the transaction that records the
+        webhook: the same settlement sent again is a duplicate, and a line whose payment's
+        webhook never came recovers that payment (reconciled like any payment)."""
+        integration = arrival.integration
+        try:
+            with publishing(self.plugin_manager):
+                outcome = self.record_settlements(
+                    tenant_id=integration.tenant_id,
+                    integration=integration,
+                    records=notice.records,
+                    actor=f"webhook:{integration.provider}",
+                )
+                self._record(arrival, outcome.status, 200, outcome.note)
+        except PayloadError as exc:
+            raise Rejection(422, Verdict.INVALID_PAYLOAD, exc.message, exc.errors or None) from None
+        announce(self.plugin_manager, outcome.events)
+        return {
+            "status": outcome.status,
+            "payment_id": None,
+            "reconciliation": None,
+            "payments": [],
+            "settlement_ids": outcome.settlement_ids,
+            "settlement": outcome.summary,
+        }
 
     def _unrecognized(self, provider, arrival: Arrival, reason: str) -> dict:
         """Keep a webhook its plugin cannot read, and tell the merchant (``webhook.unrecognized``)
@@ -303,7 +355,7 @@ def _require_json(mimetype: str) -> None:
         )
 
 
-def _parse(provider, webhook: WebhookRequest) -> list[PaymentNotice] | Ignored | Unrecognized:
+def _parse(provider, webhook: WebhookRequest) -> list[PaymentNotice] | SettlementNotice | Ignored | Unrecognized:
     try:
         webhook.payload  # noqa: B018 - parse once here so malformed JSON is a 400, not a 422
         result = provider.parse(webhook)
@@ -315,7 +367,7 @@ def _parse(provider, webhook: WebhookRequest) -> list[PaymentNotice] | Ignored |
         # An adapter bug on odd input must still not be a 500 to the provider.
         log.exception("provider %s failed to parse a payload", provider.name)
         raise Rejection(422, Verdict.INVALID_PAYLOAD, "the provider adapter could not read this payload") from None
-    if isinstance(result, (Ignored, Unrecognized)):
+    if isinstance(result, (Ignored, Unrecognized, SettlementNotice)):
         return result
     if not isinstance(result, (list, tuple)) or not all(isinstance(n, PaymentNotice) for n in result):
         log.error("provider %s returned %r from parse()", provider.name, type(result))

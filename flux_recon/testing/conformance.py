@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.metadata
 import ipaddress
 import json
@@ -32,6 +33,7 @@ from flux_recon.providers import (
     encode_json,
 )
 from flux_recon.providers.base import PROVIDER_NAME
+from flux_recon.providers.settlement_api import SettlementNotice
 from flux_recon.reconciliation.records import InvalidNotice, exact
 
 # The allow-list used when a provider publishes no addresses (TEST-NET-1), and addresses
@@ -448,6 +450,8 @@ def result_problems(result: Any, *, engine: bool) -> list[str]:
         if engine:
             return [f"is Unrecognized ({result.reason}): a sample is a format the provider reads"]
         return []
+    if isinstance(result, SettlementNotice):
+        return _settlement_problems(result)
     if isinstance(result, (list, tuple)) and not result and not engine:
         return []  # answered as ignored ("no payment in this payload")
     if not isinstance(result, (list, tuple)) or not result or not all(isinstance(n, PaymentNotice) for n in result):
@@ -463,6 +467,22 @@ def result_problems(result: Any, *, engine: bool) -> list[str]:
                 exact(notice)
             except InvalidNotice as exc:
                 problems.append(f"the engine refuses notice {notice.external_id!r}: {exc.field}: {exc.message}")
+    return problems
+
+
+def _settlement_problems(notice: SettlementNotice) -> list[str]:
+    """A settlement webhook's records: a reference, a tz-aware settlement time, exact amounts."""
+    problems = []
+    for record in notice.records:
+        if not (isinstance(record.reference, str) and record.reference.strip()):
+            problems.append("a SettlementRecord needs its provider reference")
+        if not isinstance(record.settled_at, dt.datetime) or record.settled_at.utcoffset() is None:
+            problems.append(f"settlement {record.reference!r}: settled_at must be a tz-aware datetime")
+        for line in record.lines:
+            if not (isinstance(line.transaction_id, str) and line.transaction_id.strip()):
+                problems.append(f"settlement {record.reference!r}: a line without its transaction id")
+            if not isinstance(line.amount, Decimal) or not isinstance(line.fee, Decimal):
+                problems.append(f"settlement {record.reference!r}: line amounts must be Decimal")
     return problems
 
 

@@ -9,6 +9,7 @@ from flask_smorest import abort
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from flux_recon.inbound.pipeline import Rejection, WebhookPipeline
+from flux_recon.services.settlement_webhooks import WebhookSettlements
 from flux_recon.web.api import Blueprint
 from flux_recon.web.client_ip import client_ip
 from flux_recon.web.rate_limit import RefusalSample, admit_webhook
@@ -29,6 +30,16 @@ class PaymentResultSchema(ma.Schema):
     reconciliation = ma.fields.String()
 
 
+class SettlementResultSchema(ma.Schema):
+    settlements = ma.fields.List(ma.fields.Integer())
+    lines_read = ma.fields.Integer()
+    lines_added = ma.fields.Integer()
+    lines_known = ma.fields.Integer()
+    payments_settled = ma.fields.Integer()
+    payments_recovered = ma.fields.Integer(metadata={"description": "payments recorded from lines (missing webhooks)"})
+    breaks_found = ma.fields.Integer()
+
+
 class WebhookResultSchema(ma.Schema):
     status = ma.fields.String(required=True, metadata={"description": "accepted | duplicate | ignored | unrecognized"})
     payment_id = ma.fields.Integer(allow_none=True)
@@ -38,6 +49,12 @@ class WebhookResultSchema(ma.Schema):
     reason = ma.fields.String(metadata={"description": "why an event was ignored or not recognized"})
     payments = ma.fields.List(
         ma.fields.Nested(PaymentResultSchema), metadata={"description": "one entry per payment in the webhook"}
+    )
+    settlement_ids = ma.fields.List(
+        ma.fields.Integer(), metadata={"description": "a settlement webhook: the settlements it recorded"}
+    )
+    settlement = ma.fields.Nested(
+        SettlementResultSchema, metadata={"description": "a settlement webhook: what recording it did"}
     )
 
 
@@ -81,6 +98,7 @@ class WebhookHandler:
             settings=app.config,
             admit=admit_webhook,
             keep_refusal=self._keep_refusal,
+            record_settlements=WebhookSettlements(app.extensions["engine"]),
         )
 
     def _keep_refusal(self, integration_id: int, address) -> bool:

@@ -10,18 +10,22 @@ from flux_recon import (
     IpAllowlist,
     NoticeKind,
     NoticeStatus,
+    OptionField,
+    OptionsError,
     Payer,
     PayloadError,
     PaymentMethod,
     PaymentNotice,
     Provider,
     Unrecognized,
+    api_base_url_problems,
 )
 
 from . import legacy
 from .auth import MonnifySignature
 from .fields import MonnifyFields
 from .samples import sample_payloads
+from .settlement import API_KEY, BASE_URL_OPTION, DEFAULT_BASE_URL, MonnifySettlementApi, settlement_notice
 
 # Monnify's published webhook source address.
 MONNIFY_ADDRESS = "35.242.133.146/32"
@@ -29,6 +33,7 @@ MONNIFY_ADDRESS = "35.242.133.146/32"
 PAYMENT_EVENT = "SUCCESSFUL_TRANSACTION"
 REFUND_EVENT = "SUCCESSFUL_REFUND"
 REJECTED_EVENT = "REJECTED_PAYMENT"
+SETTLEMENT_EVENT = "SETTLEMENT"
 
 # Events that move no money into or out of a customer payment: acknowledged (200) so
 # Monnify stops retrying, and kept in the inbox with the reason.
@@ -37,7 +42,6 @@ IGNORED_EVENTS = {
     "FAILED_DISBURSEMENT": "a disbursement is money paid out, not a customer payment",
     "REVERSED_DISBURSEMENT": "a disbursement is money paid out, not a customer payment",
     "FAILED_REFUND": "a failed refund returns no money, so the payment stands",
-    "SETTLEMENT": "a settlement moves collected money to the merchant's account; its payments arrived on their own",
     "MANDATE_UPDATE": "a direct-debit mandate status change carries no payment",
     "ACCOUNT_ACTIVITY": "wallet activity is the merchant's own account, not a customer payment",
     "LOW_BALANCE_ALERT": "a wallet balance alert carries no payment",
@@ -52,8 +56,8 @@ EVENT_TYPES = {
     REFUND_EVENT: "refund",
     REJECTED_EVENT: "payment",  # recorded as a failed payment, never allocated
     legacy.EVENT: "payment",  # the flat v1 notification, which names no event type
-    "SETTLEMENT": "settlement",
-    **{event: "no_money" for event in IGNORED_EVENTS if event != "SETTLEMENT"},
+    SETTLEMENT_EVENT: "settlement",
+    **{event: "no_money" for event in IGNORED_EVENTS},
 }
 
 METHODS = {
@@ -99,12 +103,38 @@ class MonnifyProvider(Provider):
                 "every webhook must carry a valid monnify-signature header"
             ),
         ),
+        CredentialField(
+            API_KEY,
+            "Monnify API key",
+            required=False,
+            description=(
+                "the API Key under Developer > API Keys & Contracts; with the client secret it lets flux-recon "
+                "fetch settlement transactions from Monnify's API (scheduled pulls)"
+            ),
+        ),
+    )
+    option_fields = (
+        OptionField(
+            BASE_URL_OPTION,
+            "Monnify API base URL",
+            default=DEFAULT_BASE_URL,
+            description="for settlement pulls: https://api.monnify.com (live) or https://sandbox.monnify.com",
+        ),
     )
     default_allowlist = (MONNIFY_ADDRESS,)
     event_types = EVENT_TYPES
     # Monnify documents no retry schedule to rely on; the inbox keeps an unrecognized
     # notification for replay, so it is acknowledged rather than left to be resent.
     unrecognized_status = 200
+    settlement_api = MonnifySettlementApi(METHODS)
+
+    @classmethod
+    def validate_options(cls, options):
+        checked = super().validate_options(options)
+        problems = api_base_url_problems(checked.get(BASE_URL_OPTION) or DEFAULT_BASE_URL)
+        if problems:
+            raise OptionsError("invalid integration options", {BASE_URL_OPTION: problems})
+        return checked
 
     def parse(self, webhook):
         payload = webhook.payload
@@ -247,7 +277,13 @@ def _payment_notice(
     ]
 
 
+def _settlement(data: MonnifyFields, payload: dict):
+    """Collected money paid out to the merchant's account, with the transactions it covers."""
+    return settlement_notice(data, METHODS)
+
+
 MAPPERS = {
+    SETTLEMENT_EVENT: _settlement,
     PAYMENT_EVENT: _successful_transaction,
     REFUND_EVENT: _successful_refund,
     REJECTED_EVENT: _rejected_payment,

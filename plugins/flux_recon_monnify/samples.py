@@ -15,6 +15,7 @@ def sample_payloads() -> dict[str, dict]:
         "rejected_payment": _rejected_payment(),
         "disbursement": _disbursement(),
         "settlement": _settlement(),
+        "settlement_header_only": _settlement_header_only(),
         "legacy_transfer": _legacy_transfer(),
     }
 
@@ -191,7 +192,13 @@ def _disbursement() -> dict:
 
 
 def _settlement() -> dict:
-    # Collected money moved to the merchant's bank account: its payments were notified already.
+    # Collected money paid out to the merchant's bank account, with the transactions it covers.
+    # Shape after Monnify's "Webhook Events and Request Structure" (teamapt.atlassian.net/wiki/
+    # spaces/MON/pages/320864320, "Settlement Completion"; developers.monnify.com/docs/webhooks/
+    # event-types): eventData amount (what reached the account), settlementTime (day-first Lagos
+    # time), settlementReference, destinationAccountNumber/BankName/AccountName,
+    # transactionsCount, transactions[] as in a SUCCESSFUL_TRANSACTION. The values are made up;
+    # amount = 20000.00 paid - 50.00 fee.
     return {
         "eventType": "SETTLEMENT",
         "eventData": {
@@ -204,14 +211,39 @@ def _settlement() -> dict:
             "transactionsCount": 1,
             "transactions": [
                 {
+                    "product": {"reference": "INV-1002", "type": "WEB_SDK"},
                     "transactionReference": "MNFY|04|20261122091842|000170",
-                    "paymentReference": "MNFY|04|20261122091842|000170",
+                    "paymentReference": "INV-1002",
+                    "paidOn": "22/11/2026 09:18:42 AM",
                     "amountPaid": "20000.00",
+                    "totalPayable": "20000.00",
+                    "settlementAmount": "19950.00",
                     "paymentMethod": "ACCOUNT_TRANSFER",
                     "currency": "NGN",
                     "paymentStatus": "PAID",
+                    "customer": {"name": "Ada Obi", "email": "ada@example.com"},
                 }
             ],
+        },
+    }
+
+
+def _settlement_header_only() -> dict:
+    # The older settlement notification without its transactions (Monnify's "Settlement
+    # Notification", teamapt.atlassian.net/wiki/spaces/MON/pages/213909380: settlementReference,
+    # amount, destination account, settlementTime, transactionsCount), inside the v2 envelope.
+    # Its lines come from the API (transactions by settlement reference).
+    return {
+        "eventType": "SETTLEMENT",
+        "eventData": {
+            "settlementReference": "KQ2ZB7TR9PLM3XW4NC8D",
+            "amount": "9975.00",
+            "destinationAccountNumber": "6000000249",
+            "destinationAccountName": "Fluxvend Demo Store",
+            "destinationBankCode": "070",
+            "destinationBankName": "Fidelity Bank",
+            "settlementTime": "23/11/2026 10:00:21 PM",
+            "transactionsCount": 1,
         },
     }
 
