@@ -607,6 +607,10 @@ def test_deliveries_list_redeliver_and_bulk_redeliver(outbound, client, tenant, 
         "/api/v1/deliveries/redeliver", json={"since": "2000-01-01T00:00:00Z"}, headers=tenant["headers"]
     ).json
     assert bulk == {"redelivered": 0}  # nothing failed any more
+    # Who asked for each redelivery is in the audit log.
+    audit = client.get("/api/v1/audit", query_string={"object_type": "delivery"}, headers=tenant["headers"]).json
+    (entry,) = [e for e in audit if e["action"] == "delivery.redelivered"]
+    assert entry["object_id"] == str(listed[0]["id"]) and entry["actor"].startswith("api_key:")
 
 
 def test_a_hanging_receiver_does_not_hold_up_other_subscriptions(outbound, client, tenant, post_core, create_order):

@@ -6,6 +6,7 @@ import datetime as dt
 
 from flux_recon.core.states import DeliveryStatus
 from flux_recon.models import Delivery, OutboundEvent, utcnow
+from flux_recon.models.audit_log import record_audit
 from flux_recon.models.transactions import write_transaction
 from flux_recon.services.owned import get_owned
 from flux_recon.services.subscriptions import get_subscription
@@ -29,19 +30,23 @@ def list_deliveries(tenant_id: str, subscription_id: int, status: str | None = N
     return query.order_by(Delivery.id.desc())
 
 
-def redeliver(tenant_id: str, delivery_id: int) -> Delivery:
-    """Deliver one again now."""
+def redeliver(tenant_id: str, delivery_id: int, actor: str = "api") -> Delivery:
+    """Deliver one again now (audited: who asked for it)."""
     delivery = get_delivery(tenant_id, delivery_id)
     with write_transaction():
         Delivery.update(**_AGAIN, next_attempt_at=utcnow()).where(Delivery.id == delivery.id).execute()
+        record_audit(tenant_id, actor, "delivery.redelivered", "delivery", delivery.id, {"status": delivery.status})
     return get_delivery(tenant_id, delivery_id)
 
 
-def redeliver_failed(tenant_id: str, since: dt.datetime, subscription_id: int | None = None) -> int:
-    """Deliver again every failed delivery created since ``since``; returns how many."""
+def redeliver_failed(tenant_id: str, since: dt.datetime, subscription_id: int | None = None, actor: str = "api") -> int:
+    """Deliver again every failed delivery created since ``since``; returns how many (audited)."""
     events = OutboundEvent.select(OutboundEvent.id).where(OutboundEvent.tenant == tenant_id)
     query = (Delivery.status == DeliveryStatus.FAILED) & (Delivery.created_at >= since) & Delivery.event.in_(events)
     if subscription_id is not None:
         query &= Delivery.subscription == subscription_id
     with write_transaction():
-        return Delivery.update(**_AGAIN, next_attempt_at=utcnow()).where(query).execute()
+        count = Delivery.update(**_AGAIN, next_attempt_at=utcnow()).where(query).execute()
+        details = {"since": since.isoformat(), "subscription_id": subscription_id, "count": count}
+        record_audit(tenant_id, actor, "delivery.redelivered_failed", "subscription", subscription_id or "", details)
+    return count

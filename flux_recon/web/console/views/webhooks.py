@@ -260,7 +260,7 @@ def test_webhook(subscription_id):
 @requires(Permission.DEVELOP, second_factor=True)
 def redeliver(subscription_id, delivery_id):
     try:
-        deliveries.redeliver(g.tenant.id, delivery_id)
+        deliveries.redeliver(g.tenant.id, delivery_id, g.actor)
     except DomainError as refused:
         _refused(refused)
     else:

@@ -140,7 +140,7 @@ class DeliveryRedeliver(MethodView):
     @blp.errors(404)
     def post(self, delivery_id):
         """Deliver again now (from a fresh retry schedule)"""
-        return deliveries.redeliver(g.tenant.id, delivery_id)
+        return deliveries.redeliver(g.tenant.id, delivery_id, g.actor)
 
 
 @blp.route("/deliveries/redeliver")
@@ -150,4 +150,6 @@ class DeliveriesBulkRedeliver(MethodView):
     @blp.errors()
     def post(self, data):
         """Deliver again every failed delivery created since a time (of one subscription, or all)"""
-        return {"redelivered": deliveries.redeliver_failed(g.tenant.id, data["since"], data.get("subscription_id"))}
+        return {
+            "redelivered": deliveries.redeliver_failed(g.tenant.id, data["since"], data.get("subscription_id"), g.actor)
+        }
