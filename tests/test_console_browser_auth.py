@@ -37,7 +37,15 @@ def test_first_owner_signs_in_enrols_two_factor_and_signs_in_again(server, new_p
     screenshot(page, "login")
     sign_in(page, server, "owner@example.com")
     assert page.locator("h1").inner_text() == "Dashboard"
-    screenshot(page, "dashboard")
+    screenshot(page, "dashboard-first-sign-in")
+    # A form posted without its CSRF token (another site's, say) is refused and changes nothing.
+    status = page.evaluate(
+        "fetch('/console/account/sign-out-everywhere', {method: 'POST', body: new URLSearchParams()})"
+        ".then(r => r.status)"
+    )
+    assert status == 400
+    page.reload()
+    assert page.locator("h1").inner_text() == "Dashboard"
 
     secret, codes = enrol_second_factor(page)
     screenshot(page, "recovery-codes")
