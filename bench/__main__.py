@@ -1,4 +1,4 @@
-"""`python -m bench [ingest|matching|delivery|memory|exports|order_matching ...]`: run benchmarks, print figures."""
+"""`python -m bench [ingest|matching|delivery|memory|exports|order_matching|settlements ...]`: run benchmarks, print figures."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 
-from . import delivery, exports, ingest, matching, memory, order_matching
+from . import delivery, exports, ingest, matching, memory, order_matching, settlements
 from .common import machine_line, say
 
 BENCHMARKS = {
@@ -16,6 +16,7 @@ BENCHMARKS = {
     "delivery": delivery,
     "memory": memory,
     "exports": exports,
+    "settlements": settlements,
 }
 
 
