@@ -171,6 +171,14 @@ def inbox_replay(event_ids):
     envvar="FLUX_RECON_RECONCILE_EVERY",
     help="Also run reconciliation for every tenant with open payments every N seconds (0: never).",
 )
+@click.option(
+    "--pull-settlements-every",
+    type=click.IntRange(min=0),
+    default=0,
+    envvar="FLUX_RECON_PULL_SETTLEMENTS_EVERY",
+    help="Also pull settlements from provider APIs every N seconds, for each integration with API "
+    "credentials (0: never).",
+)
 @with_appcontext
 def worker_command(
     concurrency,
@@ -182,6 +190,7 @@ def worker_command(
     metrics_port,
     metrics_host,
     reconcile_every,
+    pull_settlements_every,
 ):
     """Deliver outbound event webhooks until stopped (SIGTERM or Ctrl-C)."""
     import datetime as dt
@@ -211,9 +220,11 @@ def worker_command(
         signal.signal(signum, lambda *_: stop.set())
     click.echo(f"worker started: backlog {worker.backlog_or_unknown()}")
     from flux_recon.cli.reconcile import reconciliation_schedule
+    from flux_recon.cli.settlement_pulls import pull_schedule
 
+    app = current_app._get_current_object()
     try:
-        with reconciliation_schedule(current_app._get_current_object(), reconcile_every, stop):
+        with reconciliation_schedule(app, reconcile_every, stop), pull_schedule(app, pull_settlements_every, stop):
             worker.run(stop, poll_interval, until_idle=until_idle)
     finally:
         worker.close()

@@ -87,3 +87,8 @@ def settlements_sweep(now_text):
     except ValueError as error:  # a setting to fix
         raise click.ClickException(str(error)) from None
     click.echo(json.dumps(result.as_dict()))
+
+
+from flux_recon.cli.settlement_pulls import settlements_pull  # noqa: E402 - its own module: the API pulls
+
+settlements.add_command(settlements_pull)

@@ -12,6 +12,7 @@ from flux_recon.models.outbound import DELIVERY_STATUSES, Delivery, DeliveryAtte
 from flux_recon.models.payment import PAYMENT_STATUSES, RECONCILIATION_STATES, Allocation, Payment, PaymentMatchKey
 from flux_recon.models.reconciliation_run import ReconciliationRun, ReconciliationRunChange
 from flux_recon.models.settlement import Settlement, SettlementBreak, SettlementLine, StatementMapping
+from flux_recon.models.settlement_pull import SettlementPull
 from flux_recon.models.tenant import ApiKey, Tenant
 
 # Creation order (foreign keys first); tests truncate in reverse.
@@ -37,6 +38,7 @@ ALL_MODELS = [
     Settlement,
     SettlementLine,
     StatementMapping,
+    SettlementPull,
     ExceptionDecision,
     SuggestionDecline,
     ConsoleUser,
@@ -77,6 +79,7 @@ __all__ = [
     "Settlement",
     "SettlementBreak",
     "SettlementLine",
+    "SettlementPull",
     "StatementMapping",
     "Tenant",
     "VERDICTS",

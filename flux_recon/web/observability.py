@@ -57,6 +57,7 @@ class DatabaseCollector:
         up = GaugeMetricFamily("flux_recon_database_up", "1 if the database answered this scrape, else 0")
         try:
             backlog = _backlog()
+            failing = _pulls_failing()
         except Exception as exc:  # an outage, or anything else: the counters must still answer
             log.warning("metrics: database unavailable (%s)", type(exc).__name__)
             up.add_metric([], 0)
@@ -71,6 +72,15 @@ class DatabaseCollector:
         )
         gauge.add_metric([], backlog)
         yield gauge
+        pulls = GaugeMetricFamily(
+            "flux_recon_settlement_pulls_failing",
+            "Integrations whose settlement pulls from the provider's API are failing (retried with backoff) or "
+            "whose API credentials were refused (not retried until they change)",
+            labels=["provider", "status"],
+        )
+        for (provider, status), count in sorted(failing.items()):
+            pulls.add_metric([provider, status], count)
+        yield pulls
 
 
 def _backlog() -> int:
@@ -89,6 +99,30 @@ def _backlog() -> int:
         database.connect()
     try:
         return sum(Delivery.select().join(Subscription).where(Subscription.enabled & state).count() for state in due)
+    finally:
+        if opened:
+            database.close()
+
+
+def _pulls_failing() -> dict[tuple[str, str], int]:
+    """Failing settlement pulls by provider and status (services.settlement_pulls keeps them)."""
+    from flux_recon.models import Integration, SettlementPull, db
+    from flux_recon.models.settlement_pull import PullStatus
+
+    database = db.obj
+    opened = database.is_closed()
+    if opened:
+        database.connect()
+    try:
+        query = (
+            SettlementPull.select(Integration.provider, SettlementPull.status)
+            .join(Integration)
+            .where(SettlementPull.status != PullStatus.OK)
+        )
+        counts: dict[tuple[str, str], int] = {}
+        for provider, status in query.tuples():
+            counts[(provider, status)] = counts.get((provider, status), 0) + 1
+        return counts
     finally:
         if opened:
             database.close()

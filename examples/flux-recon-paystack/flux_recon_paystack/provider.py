@@ -10,16 +10,20 @@ from flux_recon import (
     Ignored,
     IpAllowlist,
     NoticeKind,
+    OptionField,
+    OptionsError,
     Payer,
     PayloadError,
     PaymentMethod,
     PaymentNotice,
     Provider,
     Unrecognized,
+    api_base_url_problems,
     secret_of,
     to_minor,
 )
 
+from .api import BASE_URL_OPTION, DEFAULT_BASE_URL, PaystackSettlementApi
 from .fields import PaystackFields
 from .samples import sample_payloads
 from .settlements import PaystackPayoutExport
@@ -114,6 +118,23 @@ class PaystackProvider(Provider):
     # would fail the same way, and the inbox keeps it for a replay: answered 200.
     unrecognized_status = 200
     statement_formats = (PaystackPayoutExport(),)
+    option_fields = (
+        OptionField(
+            BASE_URL_OPTION,
+            "Paystack API base URL",
+            default=DEFAULT_BASE_URL,
+            description="for settlement pulls (GET /settlement, /settlement/:id/transactions with the secret key)",
+        ),
+    )
+    settlement_api = PaystackSettlementApi(CHANNELS)
+
+    @classmethod
+    def validate_options(cls, options):
+        checked = super().validate_options(options)
+        problems = api_base_url_problems(checked.get(BASE_URL_OPTION) or DEFAULT_BASE_URL)
+        if problems:
+            raise OptionsError("invalid integration options", {BASE_URL_OPTION: problems})
+        return checked
 
     def parse(self, webhook):
         payload = webhook.payload

@@ -22,6 +22,7 @@ MODULES = (
     "subscriptions",
     "settlements",
     "settlement_reports",
+    "settlement_pulls",
 )
 
 

@@ -1,0 +1,1 @@
+"""Settlement pulls of an integration: its state, and a pull now."""
