@@ -18,6 +18,9 @@ class ConsoleUser(BaseModel):
     # The TOTP secret; totp_confirmed_at is set once a code from it was entered.
     totp_secret_encrypted = EncryptedTextField(null=True)
     totp_confirmed_at = UTCDateTimeField(null=True)
+    # The TOTP time-step (30 s) of the last code accepted: a code is good once, so one seen
+    # over a shoulder or in a log cannot be used again within its window.
+    totp_last_step = peewee.BigIntegerField(null=True)
     failed_sign_ins = peewee.IntegerField(default=0)
     locked_until = UTCDateTimeField(null=True)
     created_at = UTCDateTimeField(default=utcnow)

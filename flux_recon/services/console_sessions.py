@@ -119,11 +119,12 @@ def confirm_enrolment(signed: Signed, code: str, secret_box) -> list[str]:
     user = signed.user
     if user.totp_confirmed_at is not None:
         raise Conflict("two-factor authentication is already set up")
-    if not user.totp_secret_encrypted or not _totp_ok(secret_box.decrypt(user.totp_secret_encrypted), code):
+    step = _totp_step(secret_box.decrypt(user.totp_secret_encrypted), code) if user.totp_secret_encrypted else None
+    if step is None:
         raise Invalid("that code is not right: enter the current six-digit code", {"code": ["is not right"]})
     now = utcnow()
     with write_transaction():
-        ConsoleUser.update(totp_confirmed_at=now).where(ConsoleUser.id == user.id).execute()
+        ConsoleUser.update(totp_confirmed_at=now, totp_last_step=step).where(ConsoleUser.id == user.id).execute()
         ConsoleSession.update(second_factor_at=now).where(ConsoleSession.id == signed.session.id).execute()
         codes = _new_recovery_codes(user)
         record_audit(user.tenant_id, f"user:{user.id}", "user.second_factor_enrolled", "user", user.id)
@@ -138,10 +139,18 @@ def verify_second_factor(signed: Signed, code: str, secret_box) -> str:
     if user.totp_confirmed_at is None or not user.totp_secret_encrypted:
         raise Conflict("two-factor authentication is not set up")
     code = (code or "").strip()
-    how = "totp" if _totp_ok(secret_box.decrypt(user.totp_secret_encrypted), code) else None
+    step = _totp_step(secret_box.decrypt(user.totp_secret_encrypted), code)
+    how = None
     now = utcnow()
     with write_transaction():
-        if how is None and _spend_recovery_code(user, code, now):
+        if step is not None:
+            if not _spend_totp_step(user, step):
+                raise Invalid(
+                    "that code was already used: wait for the next one (or use a recovery code)",
+                    {"code": ["was already used"]},
+                )
+            how = "totp"
+        elif _spend_recovery_code(user, code, now):
             how = "recovery_code"
         if how is None:
             raise Invalid("that code is not right", {"code": ["is not right"]})
@@ -167,10 +176,25 @@ def recovery_codes_left(user: ConsoleUser) -> int:
     return RecoveryCode.select().where((RecoveryCode.user == user.id) & RecoveryCode.used_at.is_null()).count()
 
 
-def _totp_ok(secret: str, code: str) -> bool:
+def _totp_step(secret: str, code: str, now: dt.datetime | None = None) -> int | None:
+    """The time-step ``code`` is the TOTP code of, or None. One step either side: a phone's
+    clock is rarely exact."""
     code = (code or "").strip().replace(" ", "")
-    # One step either side: a phone's clock is rarely exact.
-    return len(code) == 6 and code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if len(code) != 6 or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now or utcnow())
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def _spend_totp_step(user: ConsoleUser, step: int) -> bool:
+    """Record ``step`` as used; False if it (or a later one) was used already. The guard in
+    the WHERE clause makes two requests racing with one code pass once."""
+    fresher = ConsoleUser.totp_last_step.is_null() | (ConsoleUser.totp_last_step < step)
+    return bool(ConsoleUser.update(totp_last_step=step).where((ConsoleUser.id == user.id) & fresher).execute())
 
 
 def _new_recovery_codes(user: ConsoleUser) -> list[str]:

@@ -1,6 +1,6 @@
 """The merchant console: users, their sessions, recovery codes and invitations; API keys gain a scope."""
 
-from peewee import CharField, ForeignKeyField, IntegerField, Model, TextField
+from peewee import BigIntegerField, CharField, ForeignKeyField, IntegerField, Model, TextField
 
 from flux_recon.models.base import UTCDateTimeField
 
@@ -23,6 +23,7 @@ def up(migrator, db):
         role = CharField(max_length=16)
         totp_secret_encrypted = TextField(null=True)
         totp_confirmed_at = UTCDateTimeField(null=True)
+        totp_last_step = BigIntegerField(null=True)
         failed_sign_ins = IntegerField(default=0)
         locked_until = UTCDateTimeField(null=True)
         created_at = UTCDateTimeField()

