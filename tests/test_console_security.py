@@ -50,3 +50,33 @@ def test_the_code_that_confirmed_enrolment_cannot_pass_the_second_factor(app, en
     sign_in(other, OWNER)
     assert submit(other, "/console/2fa", {"code": spent}).status_code == 401
     assert other.get("/console/").status_code == 302
+
+
+def test_wrong_second_factor_codes_lock_the_account_and_end_the_session(app, enrolled):
+    # Someone who has the password guesses codes: the fifth wrong one in a row locks the
+    # account (as five wrong passwords do) and signs that session out.
+    attacker = app.test_client()
+    sign_in(attacker, OWNER)
+    for guess in range(4):
+        assert submit(attacker, "/console/2fa", {"code": f"{guess:06d}"}).status_code == 401
+    fifth = submit(attacker, "/console/2fa", {"code": "000004"})
+    assert fifth.status_code == 401
+    assert "locked" in fifth.get_data(as_text=True)
+    good = pyotp.TOTP(enrolled).at(time.time() + 30)
+    assert submit(attacker, "/console/2fa", {"code": good}, form_at="/console/login").status_code == 401
+    assert attacker.get("/console/").status_code == 302
+    # Locked: the password alone opens nothing for a while, from anywhere.
+    assert sign_in(app.test_client(), OWNER).status_code == 401
+
+
+def test_a_right_code_clears_the_count_of_wrong_ones(app, enrolled):
+    person = app.test_client()
+    sign_in(person, OWNER)
+    for guess in range(4):
+        assert submit(person, "/console/2fa", {"code": f"{guess:06d}"}).status_code == 401
+    assert submit(person, "/console/2fa", {"code": pyotp.TOTP(enrolled).at(time.time() + 30)}).status_code == 302
+    later = app.test_client()
+    sign_in(later, OWNER)
+    for guess in range(4):
+        page = submit(later, "/console/2fa", {"code": f"{guess:06d}"})
+        assert page.status_code == 401 and "locked" not in page.get_data(as_text=True)

@@ -22,6 +22,9 @@ class ConsoleUser(BaseModel):
     # over a shoulder or in a log cannot be used again within its window.
     totp_last_step = peewee.BigIntegerField(null=True)
     failed_sign_ins = peewee.IntegerField(default=0)
+    # Wrong second-factor codes in a row: the fifth locks the account, as wrong passwords do
+    # (counted apart, since a right password alone must not clear it).
+    second_factor_failures = peewee.IntegerField(default=0)
     locked_until = UTCDateTimeField(null=True)
     created_at = UTCDateTimeField(default=utcnow)
 

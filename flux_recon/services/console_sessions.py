@@ -13,9 +13,10 @@ from flux_recon.models import ConsoleSession, ConsoleUser, RecoveryCode, utcnow
 from flux_recon.models.audit_log import record_audit
 from flux_recon.models.transactions import write_transaction
 from flux_recon.services.errors import Conflict, Invalid
-from flux_recon.services.users import hash_token
+from flux_recon.services.users import LOCK_AFTER_FAILURES, LOCK_DURATION, hash_token
 
 RECOVERY_CODES = 10
+LOCKED = "too many wrong codes: the account is locked for a while; sign in again later"
 ISSUER = "flux-recon"
 # Only write last_seen_at this often: a page view is not worth a write each time.
 TOUCH_EVERY = dt.timedelta(seconds=60)
@@ -138,26 +139,30 @@ def verify_second_factor(signed: Signed, code: str, secret_box) -> str:
     user = signed.user
     if user.totp_confirmed_at is None or not user.totp_secret_encrypted:
         raise Conflict("two-factor authentication is not set up")
+    now = utcnow()
+    if user.locked_until is not None and user.locked_until > now:
+        raise Invalid(LOCKED, {"code": ["the account is locked for a while"]})
     code = (code or "").strip()
     step = _totp_step(secret_box.decrypt(user.totp_secret_encrypted), code)
-    how = None
-    now = utcnow()
+    how = refusal = None
     with write_transaction():
         if step is not None:
-            if not _spend_totp_step(user, step):
-                raise Invalid(
-                    "that code was already used: wait for the next one (or use a recovery code)",
-                    {"code": ["was already used"]},
-                )
-            how = "totp"
+            if _spend_totp_step(user, step):
+                how = "totp"
+            else:
+                refusal = "that code was already used: wait for the next one (or use a recovery code)"
         elif _spend_recovery_code(user, code, now):
             how = "recovery_code"
-        if how is None:
-            raise Invalid("that code is not right", {"code": ["is not right"]})
-        ConsoleSession.update(second_factor_at=now).where(ConsoleSession.id == signed.session.id).execute()
-        record_audit(
-            user.tenant_id, f"user:{user.id}", "user.second_factor_passed", "session", signed.session.id, {"with": how}
-        )
+        if how is not None:
+            ConsoleUser.update(second_factor_failures=0).where(ConsoleUser.id == user.id).execute()
+            ConsoleSession.update(second_factor_at=now).where(ConsoleSession.id == signed.session.id).execute()
+            actor, session_id = f"user:{user.id}", signed.session.id
+            record_audit(user.tenant_id, actor, "user.second_factor_passed", "session", session_id, {"with": how})
+    if how is None:
+        # Counted in a transaction of its own, so that the refusal cannot roll the count back.
+        if _second_factor_failed(signed, now):
+            raise Invalid(LOCKED, {"code": ["the account is locked for a while"]})
+        raise Invalid(refusal or "that code is not right", {"code": [refusal or "is not right"]})
     signed.session.second_factor_at = now
     return how
 
@@ -188,6 +193,26 @@ def _totp_step(secret: str, code: str, now: dt.datetime | None = None) -> int | 
         if hmac.compare_digest(totp.generate_otp(step), code):
             return step
     return None
+
+
+def _second_factor_failed(signed: Signed, now: dt.datetime) -> bool:
+    """Count a wrong code; the fifth in a row locks the account for the sign-in lock-out's
+    time and ends this session (signing in again is refused while locked). True if it locked."""
+    user = signed.user
+    with write_transaction():
+        # Incremented in the database: codes guessed in parallel are each counted.
+        ConsoleUser.update(second_factor_failures=ConsoleUser.second_factor_failures + 1).where(
+            ConsoleUser.id == user.id
+        ).execute()
+        failures = ConsoleUser.select(ConsoleUser.second_factor_failures).where(ConsoleUser.id == user.id).scalar()
+        if failures < LOCK_AFTER_FAILURES:
+            return False
+        until = now + LOCK_DURATION
+        ConsoleUser.update(second_factor_failures=0, locked_until=until).where(ConsoleUser.id == user.id).execute()
+        ConsoleSession.update(revoked_at=now).where(ConsoleSession.id == signed.session.id).execute()
+        details = {"until": until, "after": "second_factor"}
+        record_audit(user.tenant_id, f"user:{user.id}", "user.locked", "user", user.id, details)
+    return True
 
 
 def _spend_totp_step(user: ConsoleUser, step: int) -> bool:

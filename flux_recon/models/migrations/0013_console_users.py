@@ -25,6 +25,7 @@ def up(migrator, db):
         totp_confirmed_at = UTCDateTimeField(null=True)
         totp_last_step = BigIntegerField(null=True)
         failed_sign_ins = IntegerField(default=0)
+        second_factor_failures = IntegerField(default=0)
         locked_until = UTCDateTimeField(null=True)
         created_at = UTCDateTimeField()
 
