@@ -7,6 +7,7 @@ import pyotp
 import pytest
 
 from flux_recon.models import ConsoleUser, db
+from flux_recon.services import users
 from tests.console_helpers import enrol_second_factor, make_user, sign_in, submit, totp_secret
 
 OWNER = "owner@example.com"
@@ -80,3 +81,26 @@ def test_a_right_code_clears_the_count_of_wrong_ones(app, enrolled):
     for guess in range(4):
         page = submit(later, "/console/2fa", {"code": f"{guess:06d}"})
         assert page.status_code == 401 and "locked" not in page.get_data(as_text=True)
+
+
+def test_wrong_passwords_sent_at_once_are_each_counted_towards_the_lock_out(app, tenant, monkeypatch):
+    make_user(app, tenant["tenant_id"], OWNER, "owner")
+    real_verify = users._verify
+    racing = []
+
+    def verify_while_another_attempt_lands(password_hash, password):
+        # Another wrong attempt runs to its end while this one is still hashing (argon2 takes a while).
+        if password == "guess one" and not racing:
+            racing.append(True)
+            with pytest.raises(users.SignInRefused):
+                users.authenticate(OWNER, "guess two")
+        return real_verify(password_hash, password)
+
+    with app.app_context():
+        ConsoleUser.update(failed_sign_ins=3).execute()
+        monkeypatch.setattr(users, "_verify", verify_while_another_attempt_lands)
+        with pytest.raises(users.SignInRefused):
+            users.authenticate(OWNER, "guess one")
+        # Five wrong passwords in all: the account is locked, even though two overlapped.
+        assert ConsoleUser.get(ConsoleUser.email == OWNER).locked_until is not None
+    db.close()

@@ -117,20 +117,26 @@ def authenticate(email: str, password: str, now: dt.datetime | None = None) -> C
         _verify(_DECOY_HASH, password)
         raise SignInRefused()
     if not _verify(user.password_hash, password):
-        failures = user.failed_sign_ins + 1
-        locked = now + LOCK_DURATION if failures >= LOCK_AFTER_FAILURES else None
-        with write_transaction():
-            ConsoleUser.update(
-                failed_sign_ins=0 if locked else failures, locked_until=locked or user.locked_until
-            ).where(ConsoleUser.id == user.id).execute()
-            if locked:
-                record_audit(user.tenant_id, f"user:{user.id}", "user.locked", "user", user.id, {"until": locked})
+        _count_failure(user, now)
         raise SignInRefused()
     if user.failed_sign_ins or user.locked_until:
         ConsoleUser.update(failed_sign_ins=0, locked_until=None).where(ConsoleUser.id == user.id).execute()
     if _hasher.check_needs_rehash(user.password_hash):
         ConsoleUser.update(password_hash=_hasher.hash(password)).where(ConsoleUser.id == user.id).execute()
     return user
+
+
+def _count_failure(user: ConsoleUser, now: dt.datetime) -> None:
+    """One more wrong password; the fifth in a row locks the account. Counted in the database
+    (not from the row read before hashing), so attempts sent at once are each counted."""
+    with write_transaction():
+        ConsoleUser.update(failed_sign_ins=ConsoleUser.failed_sign_ins + 1).where(ConsoleUser.id == user.id).execute()
+        failures = ConsoleUser.select(ConsoleUser.failed_sign_ins).where(ConsoleUser.id == user.id).scalar()
+        if failures < LOCK_AFTER_FAILURES:
+            return
+        locked = now + LOCK_DURATION
+        ConsoleUser.update(failed_sign_ins=0, locked_until=locked).where(ConsoleUser.id == user.id).execute()
+        record_audit(user.tenant_id, f"user:{user.id}", "user.locked", "user", user.id, {"until": locked})
 
 
 def _verify(password_hash: str, password: str) -> bool:
