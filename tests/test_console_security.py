@@ -6,9 +6,11 @@ import time
 import pyotp
 import pytest
 
-from flux_recon.models import ConsoleUser, db
+from flux_recon.models import ConsoleSession, ConsoleUser, db
 from flux_recon.services import users
-from tests.console_helpers import enrol_second_factor, make_user, sign_in, submit, totp_secret
+from flux_recon.services.tenants import create_tenant
+from tests.conftest import close_app, make_app
+from tests.console_helpers import PASSWORD, enrol_second_factor, make_user, sign_in, submit, totp_secret
 
 OWNER = "owner@example.com"
 
@@ -104,3 +106,41 @@ def test_wrong_passwords_sent_at_once_are_each_counted_towards_the_lock_out(app,
         # Five wrong passwords in all: the account is locked, even though two overlapped.
         assert ConsoleUser.get(ConsoleUser.email == OWNER).locked_until is not None
     db.close()
+
+
+def test_sign_in_attempts_from_one_address_are_throttled(app, client, tenant):
+    # Ten a minute by default (CONSOLE_SIGN_IN_RATE_LIMIT), whichever addresses are tried:
+    # guessing one password across many accounts is slowed too, not only the per-account lock.
+    for number in range(10):
+        form = {"email": f"person{number}@example.com", "password": "Spring2026!!"}
+        assert submit(client, "/console/login", form, form_at="/console/login").status_code == 401
+    throttled = submit(client, "/console/login", {"email": OWNER, "password": PASSWORD}, form_at="/console/login")
+    assert throttled.status_code == 429
+    assert "Too many attempts" in throttled.get_data(as_text=True)
+
+
+def test_behind_a_trusted_proxy_sign_in_is_throttled_per_client_not_for_everyone(database_url):
+    proxied = make_app(database_url, TRUSTED_PROXIES=["127.0.0.1/32"], CONSOLE_SIGN_IN_RATE_LIMIT="3 per minute")
+    try:
+        with proxied.app_context():
+            tenant, _ = create_tenant("Proxied Merchant")
+        db.close()
+        make_user(proxied, tenant.id, OWNER, "owner")
+        attacker = {"X-Forwarded-For": "203.0.113.5"}
+        guesser = proxied.test_client()
+        for _ in range(3):
+            assert _sign_in_from(guesser, attacker, "not the password").status_code == 401
+        assert _sign_in_from(guesser, attacker, "not the password").status_code == 429
+        # Another person behind the same proxy still signs in, and their session shows their address.
+        colleague = proxied.test_client()
+        assert _sign_in_from(colleague, {"X-Forwarded-For": "198.51.100.7"}, PASSWORD).status_code == 302
+        with proxied.app_context():
+            assert ConsoleSession.get().client_ip == "198.51.100.7"
+        db.close()
+    finally:
+        close_app(proxied)
+
+
+def _sign_in_from(client, headers: dict, password: str):
+    form = {"email": OWNER, "password": password}
+    return submit(client, "/console/login", form, form_at="/console/login", headers=headers)

@@ -19,7 +19,7 @@ from flux_recon.core.secret_box import instance_key
 from flux_recon.services import console_sessions
 from flux_recon.services.errors import DomainError
 from flux_recon.services.users import Permission, can
-from flux_recon.web.client_ip import from_trusted_proxy
+from flux_recon.web.client_ip import client_ip, from_trusted_proxy
 from flux_recon.web.console.blueprint import bp
 
 log = logging.getLogger(__name__)
@@ -229,11 +229,23 @@ def init_app(app) -> None:
     csrf.init_app(app)
 
 
+def client_address() -> str:
+    """The person's address: the socket peer, or X-Forwarded-For's from a trusted proxy."""
+    peer = request.remote_addr or ""
+    try:
+        return str(client_ip(peer, request.headers.get("X-Forwarded-For"), current_app.extensions["trusted_proxies"]))
+    except ValueError:  # not an IP address (a Unix socket): the peer as it is
+        return peer
+
+
 def limit_sign_in(app) -> None:
     """Throttle sign-in attempts per address (after the blueprint is registered)."""
     limiter = app.extensions.get("rate_limiter")
     if limiter is not None:
-        # Per address, before the per-account lock-out the domain keeps.
-        limiter.limit(
-            lambda: app.config["CONSOLE_SIGN_IN_RATE_LIMIT"], methods=["POST"], key_func=lambda: request.remote_addr
+        # Per client address, before the per-account lock-out the domain keeps. The limiter
+        # checks inside the wrapper it returns, so the wrapper must replace the view.
+        app.view_functions["console.login"] = limiter.limit(
+            lambda: app.config["CONSOLE_SIGN_IN_RATE_LIMIT"],
+            methods=["POST"],
+            key_func=lambda: "console-sign-in:" + client_address(),
         )(app.view_functions["console.login"])

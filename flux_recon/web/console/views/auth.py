@@ -8,13 +8,11 @@ from flux_recon.services import console_sessions, users
 from flux_recon.services.errors import DomainError
 from flux_recon.services.users import Permission
 from flux_recon.web.console.blueprint import bp
-from flux_recon.web.console.guard import requires, safe_next
+from flux_recon.web.console.guard import client_address, requires, safe_next
 
 
 def _start_session(user) -> None:
-    signed_session, token = console_sessions.start(
-        user, request.remote_addr or "", request.headers.get("User-Agent", "")
-    )
+    signed_session, token = console_sessions.start(user, client_address(), request.headers.get("User-Agent", ""))
     # A new cookie for a new session: nothing from before sign-in carries over.
     session.clear()
     session["sid"] = token
