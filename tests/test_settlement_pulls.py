@@ -285,3 +285,22 @@ def test_the_cli_pulls_once(app, client, tenant, api, runner):
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["summary"]["lines_added"] == 1
+
+
+def test_pulled_lines_that_do_not_add_up_to_the_webhooks_amount_are_a_break(app, client, tenant, api):
+    integration = enable(client, tenant, "monnify", api.url, MONNIFY_SECRETS)
+    body = json.dumps(MonnifyProvider.sample_payloads()["settlement_header_only"]).encode()  # amount 9975.00
+    signature = hmac.new(MONNIFY_SECRETS["client_secret"].encode(), body, hashlib.sha512).hexdigest()
+    client.post(
+        integration["path"], data=body, headers={"Content-Type": "application/json", "monnify-signature": signature},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    )  # fmt: skip
+    api.answer("POST", "/api/v1/auth/login", monnify_login())
+    api.answer("GET", FIND, transactions_answer([("MNFY|04|20261123|000172", "INV-9", "10000.00", "30.00")]))
+    assert pull(app, tenant, integration).status == "ok"
+    (settlement,) = Settlement.select()
+    assert settlement.status == "with_breaks"
+    breaks = client.get(f"/api/v1/settlements/{settlement.id}/breaks", headers=tenant["headers"]).json
+    assert [(b["kind"], b["settlement_value"], b["ledger_value"]) for b in breaks] == [
+        ("totals_differ", "9975.00", "9970.00")
+    ]

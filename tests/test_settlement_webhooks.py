@@ -55,8 +55,9 @@ def test_settlement_sample_is_a_settlement_with_its_transaction_as_the_webhooks_
 def test_the_older_form_without_transactions_is_the_header_alone():
     (record,) = parse(MonnifyProvider.sample_payloads()["settlement_header_only"]).records
     assert (record.reference, record.lines) == ("KQ2ZB7TR9PLM3XW4NC8D", ())
-    # Without its transactions the gross and fees are unknown: the lines (from the API) give them.
-    assert (record.gross, record.fees, record.net) == (None, None, None)
+    # Without its transactions the gross and fees are unknown: the lines (from the API) give them,
+    # and their net must add up to the amount Monnify paid out.
+    assert (record.gross, record.fees, record.net) == (None, None, Decimal("9975.00"))
 
 
 def test_one_transaction_without_its_settlement_amount_takes_the_settlements_fee():

@@ -48,6 +48,9 @@ class Settlement(BaseModel):
     net_minor = peewee.BigIntegerField()
     # True when the source gave no totals of its own: they are the sums of the lines.
     totals_from_lines = peewee.BooleanField(default=False)
+    # A net a source stated without its gross and fees (Monnify's SETTLEMENT without its
+    # transactions): checked against the lines' net once they come (migration 0014).
+    stated_net_minor = peewee.BigIntegerField(null=True)
     destination_account = peewee.CharField(max_length=64, null=True)
     destination_bank = peewee.CharField(max_length=200, null=True)
     destination_name = peewee.CharField(max_length=200, null=True)

@@ -246,6 +246,8 @@ class SettlementRecorder:
         key &= Settlement.reference == reference
         own_totals = all(v is not None for v in totals)
         gross, fees, net = totals if own_totals else (0, 0, 0)
+        # A net stated alone (a header-only settlement webhook) is kept and checked against the lines.
+        stated_net = totals[2] if not own_totals else None
         # ON CONFLICT DO NOTHING: two sources recording the same payout at once make one row.
         Settlement.insert(
             tenant=self.tenant_id,
@@ -258,6 +260,7 @@ class SettlementRecorder:
             fees_minor=fees,
             net_minor=net,
             totals_from_lines=not own_totals,
+            stated_net_minor=stated_net,
             destination_account=record.destination_account,
             destination_bank=record.destination_bank,
             destination_name=record.destination_name,
@@ -270,6 +273,8 @@ class SettlementRecorder:
         changed = {}
         if self.source not in settlement.sources:
             changed["sources"] = [*settlement.sources, self.source]
+        if stated_net is not None and settlement.stated_net_minor is None:
+            changed["stated_net_minor"] = stated_net
         if own_totals and settlement.totals_from_lines:
             changed.update(gross_minor=gross, fees_minor=fees, net_minor=net, totals_from_lines=False)
         elif own_totals and (gross, fees, net) != (settlement.gross_minor, settlement.fees_minor, settlement.net_minor):
@@ -600,6 +605,16 @@ class SettlementRecorder:
         ).execute()
         if settlement.totals_from_lines:
             changes.update(gross_minor=gross, fees_minor=fees, net_minor=net)
+            stated = settlement.stated_net_minor
+            if count and stated is not None and stated != net:
+                shown = format_minor(stated, settlement.currency), format_minor(net, settlement.currency)
+                self._break(
+                    settlement,
+                    BreakKind.TOTALS_DIFFER,
+                    f"the settlement's stated net is {shown[0]} but its {count} lines add up to {shown[1]}",
+                    settlement_value=shown[0],
+                    ledger_value=shown[1],
+                )
         else:
             own = {"gross": settlement.gross_minor, "fees": settlement.fees_minor, "net": settlement.net_minor}
             if own["gross"] - own["fees"] != own["net"]:

@@ -44,7 +44,8 @@ def settlement_notice(data: MonnifyFields, methods: dict) -> SettlementNotice:
     """A SETTLEMENT event's eventData as one SettlementRecord. ``amount`` is what reached the
     merchant's account (net); with ``transactions`` listed in full, gross is the sum of their
     ``amountPaid`` and the fees the difference. Without ``transactions`` (the older form) the
-    header is recorded alone and its lines come from the API."""
+    header is recorded alone with ``amount`` as its stated net, and its lines come from the
+    API (their net must add up to it)."""
     reference = data.text("settlementReference", required=True)
     settled_at = data.monnify_time("settlementTime")
     transactions = data.data.get("transactions")
@@ -71,7 +72,7 @@ def settlement_notice(data: MonnifyFields, methods: dict) -> SettlementNotice:
         currency=currency,
         gross=gross,
         fees=None if gross is None else gross - net,
-        net=None if gross is None else net,
+        net=net,  # alone (no gross, no fees): checked against the lines when they come
         destination_account=data.text("destinationAccountNumber", max_length=64),
         destination_bank=data.text("destinationBankName"),
         destination_name=data.text("destinationAccountName"),

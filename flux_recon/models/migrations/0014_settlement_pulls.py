@@ -1,6 +1,7 @@
-"""Settlement pulls: per integration, the state of the scheduled pulls from its provider's API."""
+"""Settlement pulls: per integration, the state of the scheduled pulls from its provider's API; a settlement's
+stated net (a header-only settlement webhook), checked against its lines when they come."""
 
-from peewee import CharField, ForeignKeyField, IntegerField, Model, TextField
+from peewee import BigIntegerField, CharField, ForeignKeyField, IntegerField, Model, TextField
 
 from flux_recon.models.base import UTCDateTimeField
 
@@ -37,7 +38,8 @@ def up(migrator, db):
             table_name = "settlement_pull"
 
     db.create_tables([SettlementPull])
+    migrator.migrate(migrator.add_column("settlement", "stated_net_minor", BigIntegerField(null=True)))
 
 
 def down(migrator, db):
-    migrator.migrate(migrator.drop_table("settlement_pull"))
+    migrator.migrate(migrator.drop_column("settlement", "stated_net_minor"), migrator.drop_table("settlement_pull"))
