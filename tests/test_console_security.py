@@ -144,3 +144,24 @@ def test_behind_a_trusted_proxy_sign_in_is_throttled_per_client_not_for_everyone
 def _sign_in_from(client, headers: dict, password: str):
     form = {"email": OWNER, "password": password}
     return submit(client, "/console/login", form, form_at="/console/login", headers=headers)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/console/reports?from=0001-01-01",
+        "/console/reports?to=9999-12-31",
+        "/console/reports?as_of=9999-12-31",
+        "/console/exports/payments.csv?to=9999-12-31",
+        "/console/payments?from=0001-01-01",
+        "/console/orders?from=0001-01-01",
+        "/console/inbox?from=0001-01-01",
+    ],
+)
+def test_a_day_at_the_edge_of_the_calendar_is_a_named_error_not_a_500(app, client, tenant, path):
+    make_user(app, tenant["tenant_id"], OWNER, "owner")
+    sign_in(client, OWNER)
+    page = client.get(path)
+    assert page.status_code in (200, 422), page.status_code
+    text = page.get_data(as_text=True)
+    assert "a date like 2026-01-31" in text or "is not a day" in text

@@ -36,12 +36,12 @@ class Filters:
             chosen["provider"] = self.provider
         if self.verdicts:
             chosen["verdict"] = self.verdicts
-        start, end = _day(self.received_from), _day(self.received_to)
+        # Up to the end of the last day, as a person reading "to 3 May" means.
+        start, end = _day(self.received_from), _day(self.received_to, after=True)
         if start is not None:
             chosen["received_from"] = start
         if end is not None:
-            # Up to the end of that day, as a person reading "to 3 May" means.
-            chosen["received_to"] = end + dt.timedelta(days=1)
+            chosen["received_to"] = end
         return chosen
 
     def query_args(self) -> dict:
@@ -50,12 +50,17 @@ class Filters:
         return {name: value for name, value in args.items() if value}
 
 
-def _day(text: str) -> dt.datetime | None:
-    """Midnight of a YYYY-MM-DD day in the tenant's time zone, in UTC."""
+def _day(text: str, *, after: bool = False) -> dt.datetime | None:
+    """Midnight at the start (or, ``after``, the end) of a YYYY-MM-DD day in the tenant's time
+    zone, in UTC. ValueError for a day that is not one, or whose bound is outside the calendar."""
     if not text:
         return None
     day = dt.date.fromisoformat(text)
-    return dt.datetime.combine(day, dt.time(), tzinfo=time_zone()).astimezone(dt.UTC)
+    try:
+        local = dt.datetime.combine(day + dt.timedelta(days=int(after)), dt.time(), tzinfo=time_zone())
+        return local.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError(f"{text} is outside the calendar") from None
 
 
 def _filters(source) -> Filters:
@@ -69,7 +74,7 @@ def _filters(source) -> Filters:
     for name, attribute in (("from", "received_from"), ("to", "received_to")):
         value = source.get(name, "").strip()
         try:
-            _day(value)
+            _day(value, after=name == "to")
         except ValueError:
             chosen.problems.append(f"{value[:40]!r} is not a day (YYYY-MM-DD)")
             continue

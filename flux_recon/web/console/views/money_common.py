@@ -51,11 +51,11 @@ def date_range(errors: dict, start_name: str = "from", end_name: str = "to") -> 
         try:
             day = dt.date.fromisoformat(text)
             local = dt.datetime.combine(day + dt.timedelta(days=days), dt.time(), tzinfo=time_zone())
+            # In UTC, a day at the calendar's edge may fall outside it (0001-01-01 east of Greenwich).
+            bounds.append(local.astimezone(dt.UTC))
         except (ValueError, OverflowError):
             errors[name] = ["a date like 2026-01-31"]
             bounds.append(None)
-            continue
-        bounds.append(local.astimezone(dt.UTC))
     return tuple(bounds)
 
 

@@ -26,10 +26,14 @@ def _day(name: str, errors: dict) -> dt.date | None:
     if not text:
         return None
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
+        day = None
+    # A day with a day either side: its start and end exist in UTC whatever the tenant's zone.
+    if day is None or not dt.date.min < day < dt.date.max:
         errors[name] = ["a date like 2026-01-31"]
         return None
+    return day
 
 
 def period(errors: dict) -> tuple[dt.datetime | None, dt.datetime | None]:
