@@ -165,3 +165,12 @@ def test_a_day_at_the_edge_of_the_calendar_is_a_named_error_not_a_500(app, clien
     assert page.status_code in (200, 422), page.status_code
     text = page.get_data(as_text=True)
     assert "a date like 2026-01-31" in text or "is not a day" in text
+
+
+@pytest.mark.parametrize("target", ["/console/%0d%0aSet-Cookie:%20x=1", "/console/%09/evil.example", "//evil.example/"])
+def test_a_next_with_control_characters_or_another_host_goes_to_the_dashboard(app, client, tenant, target):
+    make_user(app, tenant["tenant_id"], OWNER, "owner")
+    form = {"email": OWNER, "password": PASSWORD}
+    response = submit(client, f"/console/login?next={target}", form, form_at="/console/login")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/console/"

@@ -147,7 +147,8 @@ def _here() -> str:
 
 def safe_next(target: str | None, default: str) -> str:
     """Where to go after signing in: only a path in the console, never another site."""
-    if not target:
+    # Control characters: a header cannot carry them, and browsers drop some before parsing.
+    if not target or any(ord(char) < 32 or ord(char) == 127 for char in target):
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith(PREFIX + "/") or "\\" in target:
