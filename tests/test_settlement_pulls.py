@@ -304,3 +304,80 @@ def test_pulled_lines_that_do_not_add_up_to_the_webhooks_amount_are_a_break(app,
     assert [(b["kind"], b["settlement_value"], b["ledger_value"]) for b in breaks] == [
         ("totals_differ", "9975.00", "9970.00")
     ]
+
+
+def test_another_tenants_integration_is_404(app, client, tenant, other_tenant, api):
+    integration = enable(client, tenant, "paystack", api.url, {"secret_key": "sk_test_mine"})
+    path = f"/api/v1/integrations/{integration['id']}/settlement-pulls"
+    assert client.get(path, headers=other_tenant["headers"]).status_code == 404
+    assert client.post(path, headers=other_tenant["headers"]).status_code == 404
+    assert api.requests == []
+
+
+# --- one transaction's status ------------------------------------------------------------
+
+
+def test_monnify_transaction_status_is_a_payment_notice(api, loopback):
+    from flux_recon_monnify.provider import MonnifyProvider
+
+    transaction_id = "MNFY|04|20261123|000171"
+    api.answer("POST", "/api/v1/auth/login", monnify_login("tok-2"))
+    api.answer(
+        "GET",
+        "/api/v2/transactions/MNFY%7C04%7C20261123%7C000171",
+        {
+            "requestSuccessful": True,
+            "responseMessage": "success",
+            "responseCode": "0",
+            "responseBody": {
+                "transactionReference": transaction_id,
+                "paymentReference": "INV-1002",
+                "amountPaid": "10000.00",
+                "totalPayable": "10000.00",
+                "settlementAmount": "9975.00",
+                "paidOn": "23/11/2026 09:18:42 AM",
+                "paymentStatus": "PAID",
+                "paymentMethod": "ACCOUNT_TRANSFER",
+                "currencyCode": "NGN",
+                "customer": {"email": "ada@example.com", "name": "Ada Obi"},
+            },
+        },
+    )
+    with HttpSession(api.url) as session:
+        notice = MonnifyProvider.settlement_api.fetch_transaction(session, MONNIFY_SECRETS, {}, transaction_id)
+    assert (notice.external_id, str(notice.amount), notice.status.value, notice.references) == (
+        transaction_id,
+        "10000.00",
+        "succeeded",
+        ("INV-1002",),
+    )
+    assert notice.occurred_at == dt.datetime(2026, 11, 23, 8, 18, 42, tzinfo=dt.UTC)
+    assert api.requests[1][3]["Authorization"] == "Bearer tok-2"
+
+
+def test_paystack_transaction_status_is_a_payment_notice_and_an_unknown_one_none(api, loopback):
+    from flux_recon_paystack.provider import PaystackProvider
+
+    api.answer(
+        "GET",
+        "/transaction/verify/T-77",
+        {
+            "status": True,
+            "message": "Verification successful",
+            "data": {
+                "reference": "T-77",
+                "amount": 1500000,
+                "currency": "NGN",
+                "status": "success",
+                "channel": "card",
+                "paid_at": "2026-11-22T09:15:03.000Z",
+                "customer": {"email": "ada@example.com"},
+            },
+        },
+    )
+    credentials = {"secret_key": "sk_test_verify"}
+    with HttpSession(api.url) as session:
+        notice = PaystackProvider.settlement_api.fetch_transaction(session, credentials, {}, "T-77")
+        unknown = PaystackProvider.settlement_api.fetch_transaction(session, credentials, {}, "T-404")
+    assert (notice.external_id, str(notice.amount), notice.status.value) == ("T-77", "15000.00", "succeeded")
+    assert unknown is None
