@@ -174,3 +174,16 @@ def test_a_next_with_control_characters_or_another_host_goes_to_the_dashboard(ap
     response = submit(client, f"/console/login?next={target}", form, form_at="/console/login")
     assert response.status_code == 302
     assert response.headers["Location"] == "/console/"
+
+
+def test_signing_in_again_ends_the_session_the_browser_had(app, client, tenant):
+    make_user(app, tenant["tenant_id"], OWNER, "owner")
+    make_user(app, tenant["tenant_id"], "viewer@example.com", "viewer")
+    sign_in(client, OWNER)
+    form = {"email": "viewer@example.com", "password": PASSWORD}
+    assert submit(client, "/console/login", form, form_at="/console/account").status_code == 302
+    with app.app_context():
+        still_open = {s.user.email for s in ConsoleSession.select().where(ConsoleSession.revoked_at.is_null())}
+    db.close()
+    # The owner's session is over, not left open behind the new cookie.
+    assert still_open == {"viewer@example.com"}

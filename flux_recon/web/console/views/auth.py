@@ -12,6 +12,9 @@ from flux_recon.web.console.guard import client_address, requires, safe_next
 
 
 def _start_session(user) -> None:
+    if g.console is not None:
+        # Signing in (or joining) over a live session ends it: it is not left open behind the new cookie.
+        console_sessions.end(g.console.session)
     signed_session, token = console_sessions.start(user, client_address(), request.headers.get("User-Agent", ""))
     # A new cookie for a new session: nothing from before sign-in carries over.
     session.clear()
