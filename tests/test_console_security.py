@@ -1,16 +1,17 @@
 """Console security edges a reviewer checks: one-time TOTP codes, throttled second factors, sign-in lock-out
 under concurrency, the sign-in limit per client behind a proxy, and odd input that must never be a 500."""
 
+import datetime as dt
 import time
 
 import pyotp
 import pytest
 
-from flux_recon.models import ConsoleSession, ConsoleUser, db
+from flux_recon.models import ConsoleSession, ConsoleUser, db, utcnow
 from flux_recon.services import users
 from flux_recon.services.tenants import create_tenant
 from tests.conftest import close_app, make_app
-from tests.console_helpers import PASSWORD, enrol_second_factor, make_user, sign_in, submit, totp_secret
+from tests.console_helpers import PASSWORD, csrf_token, enrol_second_factor, make_user, sign_in, submit, totp_secret
 
 OWNER = "owner@example.com"
 
@@ -187,3 +188,23 @@ def test_signing_in_again_ends_the_session_the_browser_had(app, client, tenant):
     db.close()
     # The owner's session is over, not left open behind the new cookie.
     assert still_open == {"viewer@example.com"}
+
+
+def test_an_action_sent_with_a_stale_second_factor_returns_to_its_page_after_the_code(app, client, enrolled):
+    with app.app_context():
+        ConsoleSession.update(second_factor_at=utcnow() - dt.timedelta(minutes=16)).execute()
+    db.close()
+    token = csrf_token(client, "/console/account")
+    asked = client.post(
+        "/console/api-keys/1/revoke",
+        data={"csrf_token": token},
+        headers={"Referer": "http://localhost/console/api-keys"},
+    )
+    assert asked.status_code == 302
+    # Back to the page the form was on (the action's own address answers no GET), the action not done.
+    assert asked.headers["Location"] == "/console/2fa?next=/console/api-keys"
+    assert "not sent" in client.get("/console/2fa").get_data(as_text=True)
+    code = pyotp.TOTP(enrolled).at(time.time() + 30)
+    back = submit(client, "/console/2fa?next=/console/api-keys", {"code": code})
+    assert back.headers["Location"] == "/console/api-keys"
+    assert client.get("/console/api-keys").status_code == 200

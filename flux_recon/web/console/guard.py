@@ -137,11 +137,20 @@ def _guard():
             flash("This section needs two-factor authentication: set it up first.", "warning")
             return redirect(url_for("console.two_factor_setup", next=_here()))
         if not signed.second_factor_fresh(timeouts()):
+            if request.method != "GET":
+                flash("Your form was not sent: enter your code, then send it again.", "warning")
             return redirect(url_for("console.second_factor", next=_here()))
     return None
 
 
 def _here() -> str:
+    """Where to come back to: this page, or for a form's action (which answers no GET) the
+    page the form was on."""
+    if request.method != "GET":
+        referrer = urlsplit(request.referrer or "")
+        page = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+        same_site = referrer.netloc == request.host
+        return safe_next(page if same_site else None, url_for("console.dashboard"))
     return request.full_path.rstrip("?") if request.query_string else request.path
 
 
