@@ -84,6 +84,7 @@ def test_the_sign_in_page_reads_at_a_phone_width_and_refuses_a_wrong_password(se
     page = new_page(viewport=PHONE)
     sign_in(page, server, "finance@example.com", "not the password at all")
     assert "wrong email or password" in page.locator("[role=alert]").inner_text()
-    # Nothing wider than the screen: no sideways scrolling on a phone.
+    # Nothing wider than the screen: no sideways scrolling on a phone (once the stylesheet is in).
+    page.wait_for_load_state()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, "login-phone")

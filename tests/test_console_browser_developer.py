@@ -105,6 +105,8 @@ def test_the_owner_enables_core_copies_its_url_allows_an_address_and_a_signed_we
         assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
     phone.goto(base_url(server) + "/console/integrations")
     phone.click("tbody a:has-text('core')")
+    # Measured once the page's stylesheet is in: just after the click it may not be yet.
+    phone.wait_for_load_state()
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(phone, "integration-phone")
 

@@ -124,7 +124,8 @@ def test_the_dashboard_reads_at_a_phone_width(server, merchant, new_page):
     sign_in(page, server, "finance@example.com")
     assert page.locator("h1").inner_text() == "Dashboard"
     assert page.locator("svg#payments-chart").is_visible()
-    # Nothing wider than the screen: no sideways scrolling on a phone.
+    # Nothing wider than the screen: no sideways scrolling on a phone (once the stylesheet is in).
+    page.wait_for_load_state()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, "dashboard-phone")
     base = base_url(server)
