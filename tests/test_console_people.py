@@ -5,6 +5,8 @@ import re
 import pytest
 
 from flux_recon.models import ConsoleUser, db
+from flux_recon.services import api_keys
+from flux_recon.services.users import create_user
 from tests.console_helpers import PASSWORD, enrol_second_factor, make_user, sign_in, submit
 
 
@@ -87,3 +89,21 @@ def test_a_read_key_made_in_the_console_reads_but_cannot_write(app, owner_client
     assert api.post("/api/v1/orders", json=order, headers=headers).status_code == 403
     listing = owner_client.get("/console/api-keys").get_data(as_text=True)
     assert value not in listing and value[:10] in listing
+
+
+def test_users_and_api_keys_are_listed_a_page_at_a_time(app, owner_client, tenant):
+    with app.app_context():
+        for number in range(30):
+            api_keys.create_key(tenant["tenant_id"], f"key {number:02d}", "read", "test")
+            create_user(tenant["tenant_id"], f"user{number:02d}@example.com", "viewer", PASSWORD, "test")
+    db.close()
+    first = owner_client.get("/console/api-keys").get_data(as_text=True)
+    # Active keys first, newest first; 31 in all with the tenant's first key.
+    assert "key 29" in first and "key 05" in first and "key 04" not in first
+    assert "Page 1 of 2 (31 in all)" in first
+    second = owner_client.get("/console/api-keys?page=2").get_data(as_text=True)
+    assert "key 04" in second and "key 29" not in second
+    people = owner_client.get("/console/users").get_data(as_text=True)
+    assert "Page 1 of 2 (31 in all)" in people
+    assert "user23@example.com" in people and "user24@example.com" not in people
+    assert "user24@example.com" in owner_client.get("/console/users?page=2").get_data(as_text=True)

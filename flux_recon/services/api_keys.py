@@ -43,8 +43,11 @@ def create_key(tenant_id: str, label: str, scope: str, actor: str) -> tuple[ApiK
     return key, value
 
 
-def list_keys(tenant_id: str) -> list[ApiKey]:
-    return list(ApiKey.select().where(ApiKey.tenant == tenant_id).order_by(ApiKey.id))
+def list_keys(tenant_id: str):
+    """The tenant's keys as a query to page through: active ones first, newest first."""
+    return (
+        ApiKey.select().where(ApiKey.tenant == tenant_id).order_by(ApiKey.revoked_at.is_null(False), ApiKey.id.desc())
+    )
 
 
 def revoke_key(tenant_id: str, key_id: int, actor: str) -> None:

@@ -161,8 +161,9 @@ def change_password(user: ConsoleUser, current: str, new: str, keep_session_id: 
         record_audit(user.tenant_id, f"user:{user.id}", "user.password_changed", "user", user.id)
 
 
-def list_users(tenant_id: str) -> list[ConsoleUser]:
-    return list(ConsoleUser.select().where(ConsoleUser.tenant == tenant_id).order_by(ConsoleUser.email))
+def list_users(tenant_id: str):
+    """The tenant's users as a query to page through, by address."""
+    return ConsoleUser.select().where(ConsoleUser.tenant == tenant_id).order_by(ConsoleUser.email, ConsoleUser.id)
 
 
 def get_user(tenant_id: str, user_id: int) -> ConsoleUser:

@@ -9,6 +9,7 @@ from flux_recon.services.errors import DomainError
 from flux_recon.services.users import Permission, Role
 from flux_recon.web.console.blueprint import bp
 from flux_recon.web.console.guard import requires
+from flux_recon.web.console.views.money_common import Page
 
 
 def _refused(refused: DomainError) -> None:
@@ -19,7 +20,8 @@ def _refused(refused: DomainError) -> None:
 @bp.route("/users")
 @requires(Permission.USERS, second_factor=True)
 def users_page():
-    return render_template("console/users.html", users=users.list_users(g.tenant.id), roles=list(Role))
+    page = Page(users.list_users(g.tenant.id), "console.users_page")
+    return render_template("console/users.html", users=page.items, page=page, roles=list(Role))
 
 
 @bp.route("/users/invitations", methods=["POST"])
@@ -61,7 +63,8 @@ def remove_user(user_id):
 @bp.route("/api-keys")
 @requires(Permission.DEVELOP, second_factor=True)
 def api_keys_page():
-    return render_template("console/api_keys.html", keys=api_keys.list_keys(g.tenant.id), scopes=list(api_keys.Scope))
+    page = Page(api_keys.list_keys(g.tenant.id), "console.api_keys_page")
+    return render_template("console/api_keys.html", keys=page.items, page=page, scopes=list(api_keys.Scope))
 
 
 @bp.route("/api-keys", methods=["POST"])
