@@ -74,6 +74,16 @@ ALLOW_PRIVATE_DESTINATIONS = False
 # A subscription whose deliveries keep failing this many hours is disabled (reason shown).
 SUBSCRIPTION_DISABLE_AFTER_HOURS = 72
 
+# --- Merchant console (/console/) ---------------------------------------------------------
+# A session ends after CONSOLE_IDLE_MINUTES without a request and CONSOLE_ABSOLUTE_HOURS after
+# sign-in. Integrations, Outbound webhooks, API keys and Users need a second factor passed in
+# the last CONSOLE_SECOND_FACTOR_MINUTES. Sign-in attempts per client address (besides the
+# lock-out of an account after five failures in a row).
+CONSOLE_IDLE_MINUTES = 30
+CONSOLE_ABSOLUTE_HOURS = 12
+CONSOLE_SECOND_FACTOR_MINUTES = 15
+CONSOLE_SIGN_IN_RATE_LIMIT = "10 per minute"
+
 # --- Logs and metrics ------------------------------------------------------------------------
 # One JSON line per request on stderr (request id, method, path with the webhook token cut
 # short, status, duration). /metrics serves Prometheus metrics; under gunicorn set

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 
+import pyotp
 from cryptography.fernet import Fernet
 from standardwebhooks.webhooks import Webhook
 
@@ -16,6 +17,7 @@ from flux_recon.models.base import EncryptedTextField, encrypted_columns
 from flux_recon.outbound.worker import Worker
 from flux_recon_monnify.provider import MonnifyProvider
 from tests.conftest import TEST_SECRET_KEY, close_app, core_payload, core_signature
+from tests.console_helpers import enrol_second_factor, make_user, sign_in, submit, totp_secret
 from tests.receiver import start_receiver
 
 
@@ -69,7 +71,7 @@ def test_every_column_holding_a_secret_is_declared_encrypted():
     for model in ALL_MODELS:
         for field in model._meta.sorted_fields:
             assert isinstance(field, EncryptedTextField) == field.name.endswith("_encrypted"), (model, field.name)
-    assert len(encrypted_columns(ALL_MODELS)) == 5
+    assert len(encrypted_columns(ALL_MODELS)) == 6
 
 
 def rotate_with(app, new_key) -> str:
@@ -117,8 +119,15 @@ def test_rotation_keeps_every_kind_of_stored_secret_working_end_to_end(app, clie
         ).json
         signing_key = subscription["signing_key"]
 
+        # A console user's TOTP secret.
+        make_user(app, tenant["tenant_id"], "owner@example.com", "owner")
+        console = app.test_client()
+        sign_in(console, "owner@example.com")
+        enrol_second_factor(app, console, "owner@example.com")
+        totp = totp_secret(app, "owner@example.com")
+
         new_key = Fernet.generate_key().decode()
-        assert "re-encrypted 6 stored secrets" in rotate_with(app, new_key)
+        assert "re-encrypted 7 stored secrets" in rotate_with(app, new_key)
 
         only_new = same_database(app, SECRET_KEY=new_key, ALLOW_PRIVATE_DESTINATIONS=True)
         try:
@@ -149,6 +158,12 @@ def test_rotation_keeps_every_kind_of_stored_secret_working_end_to_end(app, clie
                 environ_base={"REMOTE_ADDR": "35.242.133.146"},
             )
             assert answer.status_code == 200, answer.json
+            # The console user's authenticator still signs in.
+            signed = only_new.test_client()
+            sign_in(signed, "owner@example.com")
+            # The next step's code: the current one was spent at enrolment (codes are one-time).
+            next_code = pyotp.TOTP(totp).at(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30))
+            assert submit(signed, "/console/2fa", {"code": next_code}).status_code == 302
             # The remembered answer is served again, unchanged.
             again = new_client.post("/api/v1/orders", json=order_body, headers=keyed)
             assert again.status_code == 201 and again.json == first.json
