@@ -219,15 +219,20 @@ class Server:
     def worker_cpu_seconds(self) -> float:
         return cpu_seconds(self.workers())
 
-    def statements(self) -> int:
-        """Statements the workers sent so far (flux_recon_database_statements on /metrics,
-        counted when the server runs with FLUX_RECON_COUNT_STATEMENTS=1)."""
+    def database_counts(self) -> dict:
+        """Statements the workers sent so far, and the times they waited for the database's
+        answers (flux_recon_database_statements and _round_trips on /metrics, counted when the
+        server runs with FLUX_RECON_COUNT_STATEMENTS=1)."""
         with urllib.request.urlopen(f"{self.base}/metrics", timeout=10) as answer:
             text = answer.read().decode()
+        counts = {}
         for line in text.splitlines():
-            if line.startswith("flux_recon_database_statements_total "):
-                return int(float(line.split()[1]))
-        raise RuntimeError("/metrics has no flux_recon_database_statements_total")
+            for name in ("statements", "round_trips"):
+                if line.startswith(f"flux_recon_database_{name}_total "):
+                    counts[name] = int(float(line.split()[1]))
+        if len(counts) != 2:
+            raise RuntimeError("/metrics lacks flux_recon_database_statements_total or _round_trips_total")
+        return counts
 
     def worker_rss_kib(self) -> list[int]:
         return [rss_kib(pid) for pid in self.workers()]

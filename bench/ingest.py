@@ -229,6 +229,7 @@ def run_backend(backend: str, args, workdir: Path) -> dict:
         "cpu_ms": usage["cpu"] * 1000 / received,
         "database_cpu_ms": usage["database_cpu"] * 1000 / received if database_pids else None,
         "statements": usage["statements"] / received if args.count_statements else None,
+        "round_trips": usage["round_trips"] / received if args.count_statements else None,
     }
     return {
         "backend": backend,
@@ -242,12 +243,10 @@ def run_backend(backend: str, args, workdir: Path) -> dict:
 
 
 def _usage(server, database_pids: list[int], count_statements: bool) -> dict:
-    """CPU seconds of the workers and of the database's server processes, and statements sent."""
-    return {
-        "cpu": server.worker_cpu_seconds(),
-        "database_cpu": cpu_seconds(database_pids),
-        "statements": server.statements() if count_statements else 0,
-    }
+    """CPU seconds of the workers and of the database's server processes, statements sent
+    and round trips."""
+    counts = server.database_counts() if count_statements else {"statements": 0, "round_trips": 0}
+    return {"cpu": server.worker_cpu_seconds(), "database_cpu": cpu_seconds(database_pids), **counts}
 
 
 def check(run: dict, args) -> list[str]:
@@ -309,7 +308,10 @@ def main(args) -> list[str]:
         if per["database_cpu_ms"] is not None:
             lines.append(f"database server CPU per webhook {per['database_cpu_ms']:.2f} ms")
         if per["statements"] is not None:
-            lines.append(f"statements per webhook (round trips on PostgreSQL) {per['statements']:.2f}")
+            lines.append(
+                f"statements per webhook {per['statements']:.2f}, round trips {per['round_trips']:.2f}"
+                " (on SQLite every statement is a call into the library, not a round trip)"
+            )
         if svc.wrapped:
             say(f"note: {svc.wrapped} wrk thread(s) ran out of distinct webhooks; raise --webhooks")
         lines += check(run, args)

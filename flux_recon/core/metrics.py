@@ -29,3 +29,8 @@ UNRECORDED = Counter(
 DATABASE_STATEMENTS = Counter(
     "flux_recon_database_statements", "Statements sent to the database (only with FLUX_RECON_COUNT_STATEMENTS=1)"
 )
+# Times the app waited for the database's answer: one per statement, except in PostgreSQL's
+# pipeline mode, where one wait collects the answers of every statement sent before it.
+DATABASE_ROUND_TRIPS = Counter(
+    "flux_recon_database_round_trips", "Waits for the database's answers (only with FLUX_RECON_COUNT_STATEMENTS=1)"
+)

@@ -291,7 +291,7 @@ class WebhookPipeline:
         try:
             # The payment, its reconciliation, the inbox record and the outbound events
             # commit together; plugins hear of the events only after that.
-            with publishing(self.plugin_manager) as events:
+            with publishing(self.plugin_manager, tenant_id=tenant_id) as events:
                 outcomes = [
                     self.engine.record(
                         tenant_id=tenant_id,

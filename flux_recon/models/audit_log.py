@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flux_recon.models import AuditEntry
-from flux_recon.models.prepared import PreparedInsert
+from flux_recon.models.prepared import PreparedAppend
 
-_insert = PreparedInsert(AuditEntry)
+_insert = PreparedAppend(AuditEntry)
 
 
 def record_audit(tenant_id: str, actor: str, action: str, object_type: str, object_id, details=None) -> None:

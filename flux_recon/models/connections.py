@@ -7,15 +7,17 @@ import fcntl
 import os
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
 import peewee
+import psycopg
 from playhouse import db_url
 from playhouse.migrations import Runner
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
-from flux_recon.core.metrics import DATABASE_STATEMENTS
+from flux_recon.core.metrics import DATABASE_ROUND_TRIPS, DATABASE_STATEMENTS
 from flux_recon.models.base import db
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
@@ -54,7 +56,12 @@ class StatementCounting:
     def cursor(self, *args, **kwargs):
         if self.count_statements:
             DATABASE_STATEMENTS.inc()
+            if not self._pipelining():
+                DATABASE_ROUND_TRIPS.inc()
         return super().cursor(*args, **kwargs)
+
+    def _pipelining(self) -> bool:
+        return False
 
 
 class DatabaseUrlError(ValueError):
@@ -139,6 +146,27 @@ class WriterQueue:
             self._mutex.release()
 
 
+class PipelineSafeCursor(psycopg.Cursor):
+    """A cursor whose ``rowcount`` is right in pipeline mode too: it waits for its own
+    result first (otherwise -1, which a compare-and-set would read as success)."""
+
+    counting = False  # set on the connection's cursors when statements are counted
+
+    @property
+    def rowcount(self) -> int:
+        self._fetch_pipeline()
+        return super().rowcount
+
+    def _fetch_pipeline(self) -> None:
+        if self.counting and self._conn._pipeline is not None and not self.pgresult:
+            DATABASE_ROUND_TRIPS.inc()  # its answer has not come yet: waiting for it is a round trip
+        super()._fetch_pipeline()
+
+
+class CountingPipelineSafeCursor(PipelineSafeCursor):
+    counting = True
+
+
 class RecentlyUsedPostgresqlDatabase(StatementCounting, PooledPostgresqlDatabase):
     """Pooled PostgreSQL that trusts a connection handed back moments ago.
 
@@ -150,6 +178,50 @@ class RecentlyUsedPostgresqlDatabase(StatementCounting, PooledPostgresqlDatabase
     """
 
     TRUST_SECONDS = 1.0
+
+    def _connect(self):
+        conn = super()._connect()
+        conn.cursor_factory = CountingPipelineSafeCursor if self.count_statements else PipelineSafeCursor
+        return conn
+
+    def _pipelining(self) -> bool:
+        conn = self._state.conn
+        return conn is not None and conn._pipeline is not None
+
+    @contextmanager
+    def pipeline(self):
+        """psycopg's pipeline mode for a transaction (enter it before ``atomic()``): each
+        statement is sent without waiting for the one before, and the client waits only
+        where it reads a result, so statements whose answer nobody reads (locks, audit
+        rows, updates) share one round trip with the next read. Leaving it waits for every
+        answer, the COMMIT's included, so nothing is reported done before it is.
+
+        A failing statement's error surfaces at the next read (or here), as the same peewee
+        error; the transaction is rolled back then. Nothing inside may catch a database
+        error and carry on."""
+        conn = self.connection()
+        if conn._pipeline is not None:  # already in one: the outer one waits at its end
+            yield
+            return
+        try:
+            with conn.pipeline():
+                yield
+                if self.count_statements:
+                    DATABASE_ROUND_TRIPS.inc()  # leaving waits for the answers still due
+        except psycopg.Error as exc:
+            with peewee.__exception_wrapper__:
+                raise exc
+        finally:
+            # An error aborts the rest of the pipeline, the ROLLBACK that peewee sent too.
+            status = conn.pgconn.transaction_status
+            if not self.in_transaction() and status in (
+                psycopg.pq.TransactionStatus.INTRANS,
+                psycopg.pq.TransactionStatus.INERROR,
+            ):
+                try:
+                    conn.execute("ROLLBACK")
+                except psycopg.Error:
+                    pass  # a broken connection: the pool drops it when it is handed back
 
     def _close(self, conn, close_conn=False):
         conn._flux_checked_in = time.monotonic()

@@ -90,6 +90,18 @@ class Prepared:
         query, cursor = self._run(values)
         return list(query._get_cursor_wrapper(cursor))
 
+    def later(self, **values) -> Callable[[], list]:
+        """Send the statement now and read its rows when the returned function is called.
+
+        In PostgreSQL's pipeline mode (``models.transactions.pipelined``) the rows then come
+        back with the round trip of a later read, instead of one of their own. Elsewhere they
+        are read at once."""
+        query, cursor = self._run(values)
+        if getattr(db.obj, "pipeline", None) is None:
+            rows = list(query._get_cursor_wrapper(cursor))
+            return lambda: rows
+        return lambda: list(query._get_cursor_wrapper(cursor))
+
     def first(self, **values):
         found = self.rows(**values)
         return found[0] if found else None
@@ -129,19 +141,33 @@ class PreparedInsert:
         return row
 
 
+class PreparedAppend:
+    """``Model.create(**fields)`` for a row whose id nobody reads (an audit entry): one
+    prepared ``INSERT`` that returns nothing, so in pipeline mode nothing waits for it."""
+
+    def __init__(self, model: type[peewee.Model]):
+        self.model = model
+        self.fields = _stored_fields(model)
+        self.statement = Prepared(lambda: model.insert(row_values(model, self.fields)))
+
+    def __call__(self, **fields) -> None:
+        data = self.model(**fields).__data__  # the model's defaults, as create() would apply them
+        self.statement.execute(**{f.name: data.get(f.name) for f in self.fields})
+
+
 class PreparedUpdate:
-    """``row.save(only=fields)`` as one prepared ``UPDATE … WHERE id = ?``; returns the
-    number of rows changed."""
+    """``row.save(only=fields)`` as one prepared ``UPDATE … WHERE id = ?``. It returns
+    nothing: reading the number of rows changed would wait for the answer, which in
+    pipeline mode is a round trip of its own (use a query whose rowcount is read when it
+    matters)."""
 
     def __init__(self, model: type[peewee.Model], fields: list[peewee.Field]):
         self.fields = fields
         pk = model._meta.primary_key
         self.statement = Prepared(lambda: model.update(row_values(model, fields)).where(pk == Param.of(pk, "_pk")))
 
-    def __call__(self, row: peewee.Model) -> int:
+    def __call__(self, row: peewee.Model) -> None:
         data = row.__data__
-        values = {f.name: data.get(f.name) for f in self.fields}
-        changed = self.statement.execute(_pk=row._pk, **values).rowcount
+        self.statement.execute(_pk=row._pk, **{f.name: data.get(f.name) for f in self.fields})
         for f in self.fields:
             row._dirty.discard(f.name)
-        return changed

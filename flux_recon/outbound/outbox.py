@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from flux_recon.core.domain_events import announce
 from flux_recon.models import Delivery, OutboundEvent, Payment, SalesOrder, Subscription, utcnow
 from flux_recon.models.prepared import Param, Prepared
-from flux_recon.models.transactions import write_transaction
+from flux_recon.models.transactions import pipelined, write_transaction
 from flux_recon.outbound.documents import order_document, payment_document
 from flux_recon.outbound.sender import Sender
 
@@ -41,13 +41,19 @@ _subscriptions = Prepared(
 )
 
 
-def enqueue(events: list[dict]) -> int:
+def enqueue(events: list[dict], read: dict | None = None) -> int:
     """Write each event that an enabled subscription wants, with one delivery per
-    subscription. Call inside the transaction of the change. Returns deliveries created."""
+    subscription. Call inside the transaction of the change. Returns deliveries created.
+    ``read``: tenant id -> its subscriptions as read earlier in this transaction."""
     if not events:
         return 0
+    read = read or {}
     tenant_ids = {event["tenant_id"] for event in events}
-    subscriptions = [row for tenant_id in tenant_ids for row in _subscriptions.rows(tenant=tenant_id)]
+    subscriptions = [
+        row
+        for tenant_id in tenant_ids
+        for row in (read[tenant_id]() if tenant_id in read else _subscriptions.rows(tenant=tenant_id))
+    ]
     created = 0
     for event in events:
         wanted = [s for s in subscriptions if s.tenant_id == event["tenant_id"] and event["event_type"] in s.events]
@@ -66,11 +72,18 @@ def enqueue(events: list[dict]) -> int:
 
 
 @contextmanager
-def publishing(plugin_manager) -> Iterator[list[dict]]:
+def publishing(plugin_manager, *, tenant_id: str | None = None) -> Iterator[list[dict]]:
     """A write transaction whose domain events (append them to the yielded list) reach the
-    outbox in that same transaction, and plugins only after it commits."""
+    outbox in that same transaction, and plugins only after it commits.
+
+    ``tenant_id``: the one tenant whose change this is (a webhook). The transaction then runs
+    in PostgreSQL's pipeline mode and reads the tenant's subscriptions as it begins, so that
+    read shares a round trip with the next one (a subscription is then as of the start of
+    the transaction rather than its end: a few milliseconds, as either way one created while
+    it runs may be missed)."""
     events: list[dict] = []
-    with write_transaction():
+    with pipelined(tenant_id is not None), write_transaction():
+        read = {tenant_id: _subscriptions.later(tenant=tenant_id)} if tenant_id is not None else None
         yield events
-        enqueue(events)
+        enqueue(events, read)
     announce(plugin_manager, events)

@@ -57,8 +57,11 @@ def allocate(
     matched_by: str,
     actor: str,
     settings: ReconciliationSettings,
+    save_payment: bool = True,
 ) -> tuple[Allocation, list[dict]]:
-    """Allocate ``amount_minor`` of ``payment`` to a locked, open, same-currency ``order``."""
+    """Allocate ``amount_minor`` of ``payment`` to a locked, open, same-currency ``order``.
+    ``save_payment=False``: the caller writes the payment's new ``allocated_minor`` itself,
+    in the same transaction (with its reconciliation state)."""
     allocation = _insert_allocation(
         payment=payment,
         order=order,
@@ -68,7 +71,8 @@ def allocate(
         created_by=actor,
     )
     payment.allocated_minor += amount_minor
-    _save_allocated(payment)
+    if save_payment:
+        _save_allocated(payment)
     events = _apply_to_order(order, amount_minor, settings)
     record_audit(
         payment.tenant_id,

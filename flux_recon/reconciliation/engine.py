@@ -75,13 +75,15 @@ class Engine:
         refunds.lock_link(tenant_id, provider, notice)
         if notice.kind != NoticeKind.PAYMENT:
             return refunds.record(tenant_id, provider, notice, amount_minor, integration_id, actor, settings)
+        # Asked now, read after the allocation: in pipeline mode no round trip of its own.
+        orphans = refunds.waiting_orphans(tenant_id, provider, notice.external_id)
         # Before orders are read: a payment and an order created at the same moment meet.
         lock_match_keys(tenant_id, notice_keys(notice))
 
         payment = insert_payment(tenant_id, provider, notice, amount_minor, integration_id)
         if payment is None:
             existing = find_payment(tenant_id, provider, notice.external_id)
-            outcome = self._apply_status_change(existing, notice, amount_minor, actor, settings)
+            outcome = self._apply_status_change(existing, notice, amount_minor, actor, settings, orphans)
             if outcome.status == Verdict.DUPLICATE:
                 outcome.note = _differences(existing, notice, amount_minor)
             return outcome
@@ -101,10 +103,12 @@ class Engine:
             },
         )
         events = [payment_event("payment.received", payment)]
-        events += self.reconcile(payment, notice, actor, settings)
+        events += self.reconcile(payment, notice, actor, settings, orphans)
         return Outcome(Verdict.ACCEPTED, payment, events)
 
-    def _apply_status_change(self, payment: Payment, notice, amount_minor: int, actor: str, settings) -> Outcome:
+    def _apply_status_change(
+        self, payment: Payment, notice, amount_minor: int, actor: str, settings, orphans=None
+    ) -> Outcome:
         new_status = notice.status.value
         if (payment.status, new_status) not in FORWARD_TRANSITIONS or notice.currency != payment.currency:
             return Outcome(Verdict.DUPLICATE, payment)
@@ -134,7 +138,7 @@ class Engine:
         payment.status = new_status
         payment.amount_minor = amount_minor
         events = [payment_event("payment.received", payment)]
-        events += self.reconcile(payment, notice_from_payment(payment), actor, settings)
+        events += self.reconcile(payment, notice_from_payment(payment), actor, settings, orphans)
         return Outcome(Verdict.ACCEPTED, payment, events)
 
     def decide(
@@ -162,14 +166,16 @@ class Engine:
                 return Decision(matcher.name, kept, excluded=len(found) - len(kept))
         return Decision(None, [])
 
-    def reconcile(self, payment: Payment, notice: PaymentNotice, actor: str, settings) -> list[dict]:
-        """Match a freshly recorded (or newly succeeded) payment and allocate it."""
+    def reconcile(self, payment: Payment, notice: PaymentNotice, actor: str, settings, orphans=None) -> list[dict]:
+        """Match a freshly recorded (or newly succeeded) payment and allocate it. ``orphans``:
+        the refunds waiting for it, as asked for earlier in this transaction (see
+        refunds.waiting_orphans); else they are read here."""
         if payment.status != NoticeStatus.SUCCEEDED.value:
             return settle(payment, Reconciliation.NOT_APPLICABLE, f"{payment.status} payments are not allocated")
         events = self.apply(
             payment, self.decide(payment.tenant_id, notice, settings), payment.amount_minor, actor, settings
         )
-        return events + refunds.adopt_orphans(payment, actor, settings)
+        return events + refunds.adopt_orphans(payment, actor, settings, orphans)
 
     def apply(self, payment: Payment, decision: Decision, amount_minor: int, actor: str, settings) -> list[dict]:
         """Write what ``decision`` means for ``payment``: allocate ``amount_minor`` to the one
@@ -187,8 +193,11 @@ class Engine:
         refusal = refusal_reason(payment, order)
         if refusal is not None:
             return settle(payment, Reconciliation.EXCEPTION, refusal)
-        _, order_events = allocate(payment, order, amount_minor, matched_by=strategy, actor=actor, settings=settings)
-        settle(payment, Reconciliation.MATCHED, f"matched to order {order.reference} by {strategy}")
+        # The payment's allocated amount is written with its reconciliation: one update.
+        _, order_events = allocate(
+            payment, order, amount_minor, matched_by=strategy, actor=actor, settings=settings, save_payment=False
+        )
+        settle(payment, Reconciliation.MATCHED, f"matched to order {order.reference} by {strategy}", allocated=True)
         return [payment_event("payment.matched", payment, order), *order_events]
 
 

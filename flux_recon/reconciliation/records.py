@@ -71,9 +71,9 @@ def tenant_settings(tenant_id: str) -> ReconciliationSettings:
 # The idempotency key, as the unique index declares it.
 PAYMENT_KEY = [Payment.tenant, Payment.provider, Payment.external_id]
 _insert_payment = PreparedInsert(Payment, conflict_target=PAYMENT_KEY)
-_save_reconciliation = PreparedUpdate(
-    Payment, [Payment.reconciliation, Payment.reconciliation_reason, Payment.candidates, Payment.updated_at]
-)
+_RECONCILIATION_FIELDS = [Payment.reconciliation, Payment.reconciliation_reason, Payment.candidates, Payment.updated_at]
+_save_reconciliation = PreparedUpdate(Payment, _RECONCILIATION_FIELDS)
+_save_reconciliation_allocated = PreparedUpdate(Payment, [Payment.allocated_minor, *_RECONCILIATION_FIELDS])
 
 
 def insert_payment(tenant_id, provider, notice: PaymentNotice, amount_minor: int, integration_id) -> Payment | None:
@@ -120,12 +120,13 @@ def find_payment(tenant_id, provider, external_id) -> Payment:
     )
 
 
-def settle(payment: Payment, state: str, reason: str) -> list[dict]:
-    """Write the payment's reconciliation state; an unmatched or ambiguous payment is announced."""
+def settle(payment: Payment, state: str, reason: str, *, allocated: bool = False) -> list[dict]:
+    """Write the payment's reconciliation state (``allocated``: and its ``allocated_minor``);
+    an unmatched or ambiguous payment is announced."""
     payment.reconciliation = state
     payment.reconciliation_reason = reason
     payment.updated_at = utcnow()
-    _save_reconciliation(payment)
+    (_save_reconciliation_allocated if allocated else _save_reconciliation)(payment)
     if state in (Reconciliation.UNMATCHED, Reconciliation.AMBIGUOUS) and payment.kind == NoticeKind.PAYMENT:
         return [payment_event("payment.unmatched", payment)]
     return []

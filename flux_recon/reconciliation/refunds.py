@@ -188,9 +188,19 @@ def _take_back(parent: Payment, amount_minor: int, kind: str, reason: str, actor
     return [payment_event(event_type, parent), *events]
 
 
-def adopt_orphans(payment: Payment, actor: str, settings) -> list[dict]:
-    """Apply refunds that arrived before this payment did."""
-    orphans = _orphans.rows(tenant=payment.tenant_id, provider=payment.provider, parent=payment.external_id)
+def waiting_orphans(tenant_id: str, provider: str, external_id: str):
+    """The refunds waiting for this payment, read later (``Prepared.later``): ask once the
+    lock_link is held, so none can be recorded between the read and their adoption."""
+    return _orphans.later(tenant=tenant_id, provider=provider, parent=external_id)
+
+
+def adopt_orphans(payment: Payment, actor: str, settings, waiting=None) -> list[dict]:
+    """Apply refunds that arrived before this payment did (``waiting``: as read by
+    waiting_orphans earlier in this transaction)."""
+    if waiting is not None:
+        orphans = waiting()
+    else:
+        orphans = _orphans.rows(tenant=payment.tenant_id, provider=payment.provider, parent=payment.external_id)
     events: list[dict] = []
     for orphan in orphans:
         events += apply(orphan, payment, actor, settings)
