@@ -523,3 +523,17 @@ def test_samples_are_parsed_with_the_integrations_options():
     assert failure(Unit, "test_an_unknown_event_type_is_not_ignored") is None
     kit = conformance(Unit, options={"unit": "minor"})
     assert kit.parse(kit.signed("charge"))[0].amount == Decimal("0.25")
+
+
+def test_the_kit_does_not_let_an_unknown_event_type_become_an_empty_list():
+    # The pipeline answers an empty list `ignored` ("no payment in this payload"): for a type
+    # the provider does not know that is a possible payment acknowledged and dropped.
+    class FindsNothing(Good):
+        def parse(self, webhook):
+            result = super().parse(webhook)
+            return [] if isinstance(result, Unrecognized) else result
+
+    message = failure(FindsNothing, "test_an_unknown_event_type_is_not_ignored")
+    assert message is not None, "the kit accepted [] for an unknown event type"
+    assert "sample 'charge' with event = 'flux.kit.unknown-event' (was 'charge.succeeded')" in message
+    assert "a body of unknown shape" in message and "Unrecognized(reason)" in message

@@ -381,7 +381,8 @@ class ProviderConformance:
     def test_an_unknown_event_type_is_not_ignored(self):
         """Each sample with its event type replaced by one the provider never declared, and
         a body of an unknown shape, signed as the provider signs: parse may answer
-        Unrecognized or raise PayloadError, never Ignored (a new type may be a payment)."""
+        Unrecognized or raise PayloadError, never Ignored nor an empty list, which the
+        pipeline answers as ignored (a new type may be a payment)."""
         problems, typed = [], 0
         for name, payload in self.samples().items():
             found = _event_type_path(payload, self.provider.event_types)
@@ -581,6 +582,13 @@ def _unknown_problems(kit: ProviderConformance, payload: dict, where: str) -> li
         return [
             f"{where} is Ignored ({result.reason}): an event type or shape the provider does not know may be a "
             "payment; return Unrecognized(reason) (kept, announced, replayable) or raise PayloadError"
+        ]
+    if isinstance(result, (list, tuple)) and not result:
+        # The pipeline answers an empty list `ignored` ("no payment in this payload").
+        return [
+            f"{where} is an empty list, which is answered as ignored: an event type or shape the provider does "
+            "not know may be a payment; return Unrecognized(reason) (kept, announced, replayable) or raise "
+            "PayloadError"
         ]
     return [f"{where}: {problem}" for problem in result_problems(result, engine=False)]
 
