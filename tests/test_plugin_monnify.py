@@ -346,7 +346,8 @@ def test_unknown_fields_are_accepted_everywhere():
         ({"paidOn": "31/02/2021 3:48:10 PM"}, "eventData.paidOn"),
         ({"paidOn": 1637159290}, "eventData.paidOn"),
         ({"currency": "ABC"}, "eventData.currency"),
-        ({"paymentStatus": "FAILED"}, "eventData.paymentStatus"),
+        ({"paymentStatus": ["PAID"]}, "eventData.paymentStatus"),
+        ({"paymentStatus": 1}, "eventData.paymentStatus"),
         ({"customer": "Ada Obi"}, "eventData.customer"),
         ({"product": ["INV-1001"]}, "eventData.product"),
         ({"paymentReference": ["INV-1001"]}, "eventData.paymentReference"),
@@ -412,6 +413,15 @@ def test_an_event_type_monnify_may_add_later_is_unrecognized_never_ignored():
     assert isinstance(result, Unrecognized)
     assert "SOME_FUTURE_EVENT" in result.reason
     assert "SOME_FUTURE_EVENT" not in MonnifyProvider.event_types
+
+
+@pytest.mark.parametrize("status", ["PAID_BY_A_NEW_RAIL", "FAILED", "expired"])
+def test_a_payment_status_this_adapter_does_not_know_is_unrecognized(status):
+    # A "successful" transaction that says something else needs a person: kept, announced
+    # and in the queue, never a 422 that only Monnify's retries would see.
+    result = parse(with_data("card_payment", paymentStatus=status))
+    assert isinstance(result, Unrecognized)
+    assert f"eventData.paymentStatus {status!r}" in result.reason
 
 
 def test_a_refund_status_monnify_never_documented_is_unrecognized():
@@ -833,3 +843,18 @@ def test_same_transaction_for_two_merchants_is_two_payments(client, tenant, othe
     )
     assert mine.json["status"] == theirs.json["status"] == "accepted"
     assert mine.json["payment_id"] != theirs.json["payment_id"]
+
+
+def test_an_authenticated_monnify_payment_with_a_status_it_does_not_know_reaches_the_queue(
+    app, client, tenant, post, set_secret
+):
+    set_secret()
+    payload = with_data("card_payment", paymentStatus="PAID_BY_A_NEW_RAIL")
+    response = post(payload, secret=CLIENT_SECRET, source=MONNIFY_ADDRESS)
+    assert response.status_code == 200, response.json
+    assert response.json["status"] == "unrecognized" and "PAID_BY_A_NEW_RAIL" in response.json["reason"]
+    (record,) = inbox(app)
+    assert (record.verdict, record.authenticated) == ("unrecognized", True)
+    (item,) = get(client, tenant, "/api/v1/exceptions", reason="unrecognized_webhook")
+    assert item["id"] == f"webhook:{record.id}" and "PAID_BY_A_NEW_RAIL" in item["message"]
+    assert get(client, tenant, "/api/v1/payments") == []

@@ -175,13 +175,15 @@ def _event_type(payload: dict) -> str:
     return value.strip().upper()
 
 
-def _successful_transaction(data: MonnifyFields, payload: dict) -> list[PaymentNotice] | Ignored:
+def _successful_transaction(data: MonnifyFields, payload: dict) -> list[PaymentNotice] | Unrecognized:
     """Money received: a card, transfer, USSD, cash or phone-number payment."""
+    status = _payment_status(data)
+    if isinstance(status, Unrecognized):
+        return status
     external_id = data.text("transactionReference", required=True)
     currency = data.currency_or_naira()
     amount = data.amount("amountPaid", currency)
     settlement = data.amount("settlementAmount", currency, required=False, positive=False)
-    status = _payment_status(data)
     occurred_at = data.monnify_time("paidOn")
     return _payment_notice(
         data,
@@ -294,13 +296,21 @@ def _first_present(data: MonnifyFields, names: tuple[str, ...], *, default: str)
     return next((name for name in names if data.present(name)), default)
 
 
-def _payment_status(data: MonnifyFields) -> NoticeStatus | None:
-    raw = data.text("paymentStatus")
-    if raw is None:
+def _payment_status(data: MonnifyFields) -> NoticeStatus | Unrecognized | None:
+    """The notice's status; Unrecognized for a status this adapter does not know (whatever
+    else the event says: it may be money arriving in a way Monnify added later)."""
+    if not data.present("paymentStatus"):
         return NoticeStatus.SUCCEEDED  # the event type itself says the money arrived
-    status = PAYMENT_STATUSES.get(raw.upper())
+    raw = data.data["paymentStatus"]
+    if not isinstance(raw, str):
+        data.error("paymentStatus", f"must be a string, one of: {', '.join(PAYMENT_STATUSES)}")
+        return None
+    status = PAYMENT_STATUSES.get(raw.strip().upper())
     if status is None:
-        data.error("paymentStatus", f"must be one of: {', '.join(PAYMENT_STATUSES)}")
+        return Unrecognized(
+            f"{PAYMENT_EVENT} with {data.where('paymentStatus')} {raw.strip()[:40]!r}: "
+            "not a payment status this adapter knows"
+        )
     return status
 
 
