@@ -8,6 +8,8 @@ from decimal import Decimal
 import pytest
 
 from flux_recon.models import db, utcnow
+from flux_recon.services import reports
+from flux_recon.services.errors import Invalid
 from flux_recon.services.orders import create_order
 from tests.conftest import core_payload
 
@@ -118,3 +120,27 @@ def test_aging_refuses_what_is_not_a_day(client, tenant):
         response = client.get(AGING, query_string={"as_of": value}, headers=tenant["headers"])
         assert response.status_code == 422, (value, response.json)
     assert client.get(AGING).status_code == 401
+
+
+@pytest.mark.parametrize("as_of", ["9999-12-31", "0001-01-01", "1969-12-31", "2200-01-01"])
+def test_aging_as_of_outside_the_years_a_receivable_can_have_is_a_422_naming_it(client, tenant, create_order, as_of):
+    """A day at the ends of the calendar once overflowed the day's window (a 500)."""
+    create_order(reference="INV-1", amount="10.00")
+    response = client.get(AGING, query_string={"as_of": as_of}, headers=tenant["headers"])
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert "as_of" in response.json["errors"]["query"], response.json
+
+
+@pytest.mark.parametrize("as_of", ["1970-01-01", "2199-12-31"])
+def test_aging_as_of_the_first_and_last_day_it_accepts(client, tenant, create_order, as_of):
+    create_order(reference="INV-1", amount="10.00")
+    response = client.get(AGING, query_string={"as_of": as_of}, headers=tenant["headers"])
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.json["as_of"] == as_of
+
+
+def test_the_aging_service_refuses_a_day_out_of_range(app, tenant):
+    """Every front-end (the console too) calls the service: it names the day, never overflows."""
+    with app.app_context(), pytest.raises(Invalid) as refused:
+        reports.aging(tenant["tenant_id"], dt.date(9999, 12, 31))
+    assert "as_of" in refused.value.fields

@@ -10,7 +10,9 @@ from flux_recon.core.states import PaymentStatus
 from flux_recon.models import Allocation, Payment, SalesOrder, utcnow
 from flux_recon.money import format_minor
 from flux_recon.providers import NoticeKind
+from flux_recon.providers.times import EARLIEST, LATEST
 from flux_recon.reconciliation.records import tenant_settings
+from flux_recon.services.errors import Invalid
 
 
 def _in_period(query, column, start, end):
@@ -98,6 +100,12 @@ def summary(tenant_id: str, start: dt.datetime | None = None, end: dt.datetime |
 # Aging buckets: (label, fewest days, most days or None for no upper bound).
 AGING_BUCKETS = (("0-7", 0, 7), ("8-30", 8, 30), ("31-90", 31, 90), ("90+", 91, None))
 
+# The days a receivable can be aged at: the years a payment can have. Outside them lies
+# nothing to age, and the day's window (the next midnight, 90 days back) could overflow.
+AGING_FIRST_DAY = EARLIEST.date()
+AGING_LAST_DAY = LATEST.date() - dt.timedelta(days=1)
+AGING_OUT_OF_RANGE = f"must be between {AGING_FIRST_DAY} and {AGING_LAST_DAY}"
+
 
 def _start_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
@@ -118,8 +126,12 @@ def aging(tenant_id: str, as_of: dt.date | None = None) -> dict:
     moment), per currency in buckets of days since the order was created, with totals.
 
     An order short by no more than its currency's tolerance counts as paid, as its status
-    does. Amounts are decimal strings per currency, never summed across currencies."""
+    does. Amounts are decimal strings per currency, never summed across currencies.
+
+    Raises ``Invalid`` naming ``as_of`` for a day outside ``AGING_FIRST_DAY``..``AGING_LAST_DAY``."""
     as_of = as_of or utcnow().date()
+    if not AGING_FIRST_DAY <= as_of <= AGING_LAST_DAY:
+        raise Invalid(f"as_of {AGING_OUT_OF_RANGE}", {"as_of": [AGING_OUT_OF_RANGE]})
     cut = _start_of(as_of + dt.timedelta(days=1))
     paid = _paid_at(cut).alias("paid_at_cut")
     paid_minor = fn.COALESCE(paid.c.paid, 0)

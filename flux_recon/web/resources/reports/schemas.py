@@ -2,6 +2,7 @@
 
 import marshmallow as ma
 
+from flux_recon.services.reports import AGING_FIRST_DAY, AGING_LAST_DAY, AGING_OUT_OF_RANGE
 from flux_recon.web.resources.fields import UTCDateTime
 
 
@@ -48,7 +49,11 @@ class SummarySchema(ma.Schema):
 
 class AgingArgsSchema(ma.Schema):
     as_of = ma.fields.Date(
-        metadata={"description": "age the receivables at the end of this day (UTC), YYYY-MM-DD; default today"}
+        validate=ma.validate.Range(min=AGING_FIRST_DAY, max=AGING_LAST_DAY, error=AGING_OUT_OF_RANGE),
+        metadata={
+            "description": "age the receivables at the end of this day (UTC), YYYY-MM-DD, "
+            f"from {AGING_FIRST_DAY} to {AGING_LAST_DAY}; default today"
+        },
     )
 
 
