@@ -205,3 +205,31 @@ def test_an_import_and_the_late_webhook_at_once_make_one_payment(server):
 def _at_once(barrier: threading.Barrier, answers: dict, name: str, action) -> None:
     barrier.wait()
     answers[name] = action()
+
+
+def test_the_worker_sweeps_on_its_own(server):
+    """No cron needed: `flux-recon worker` sweeps (hourly by default, at once on start)."""
+    merchant = Merchant(server)
+    settled_order, unsettled_order = merchant.order("INV-1"), merchant.order("INV-2")
+    expect(merchant.charge("INV-1", paid_at="2026-11-23T08:00:00Z"), 200)
+    expect(merchant.charge("INV-2", paid_at="2026-11-23T09:00:00Z"), 200)
+    expect(merchant.import_csv(csv(row("INV-1", paid="2026-11-23 09:00:00", settled="2026-11-24"))), 200)
+    result = subprocess.run(
+        [str(BIN_DIR / "flux-recon"), "worker", "--until-idle", "--sweep-settlements-every", "3600"],
+        cwd=REPO_ROOT,
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    # Today is well past Paystack's next-working-day cycle for a payment of 23 November.
+    unsettled = expect(merchant.call("GET", "/api/v1/payments?per_page=100"), 200)
+    states = {p["external_id"]: p["settlement_state"] for p in unsettled}
+    assert states["INV-2"] == "not_in_settlement", states
+    assert states["INV-1"] == "settled", states
+    # Each order says how much of what paid it reached the bank.
+    for order, settled in ((settled_order, "15000.00"), (unsettled_order, "0.00")):
+        shown = expect(merchant.call("GET", f"/api/v1/orders/{order['id']}"), 200)
+        assert (shown["amount_paid"], shown["amount_settled"]) == ("15000.00", settled), shown

@@ -172,6 +172,14 @@ def inbox_replay(event_ids):
     help="Also run reconciliation for every tenant with open payments every N seconds (0: never).",
 )
 @click.option(
+    "--sweep-settlements-every",
+    type=click.IntRange(min=0),
+    default=3600,
+    show_default=True,
+    envvar="FLUX_RECON_SWEEP_SETTLEMENTS_EVERY",
+    help="Mark payments past their provider's settlement cycle not_in_settlement every N seconds (0: never).",
+)
+@click.option(
     "--pull-settlements-every",
     type=click.IntRange(min=0),
     default=0,
@@ -190,6 +198,7 @@ def worker_command(
     metrics_port,
     metrics_host,
     reconcile_every,
+    sweep_settlements_every,
     pull_settlements_every,
 ):
     """Deliver outbound event webhooks until stopped (SIGTERM or Ctrl-C)."""
@@ -221,10 +230,15 @@ def worker_command(
     click.echo(f"worker started: backlog {worker.backlog_or_unknown()}")
     from flux_recon.cli.reconcile import reconciliation_schedule
     from flux_recon.cli.settlement_pulls import pull_schedule
+    from flux_recon.cli.settlement_sweep import sweep_schedule
 
     app = current_app._get_current_object()
     try:
-        with reconciliation_schedule(app, reconcile_every, stop), pull_schedule(app, pull_settlements_every, stop):
+        with (
+            reconciliation_schedule(app, reconcile_every, stop),
+            pull_schedule(app, pull_settlements_every, stop),
+            sweep_schedule(app, sweep_settlements_every, stop),
+        ):
             worker.run(stop, poll_interval, until_idle=until_idle)
     finally:
         worker.close()

@@ -18,6 +18,7 @@ from flux_recon.models.settlement import (
     SettlementBreak,
     SettlementLine,
     SettlementSource,
+    SettlementState,
     StatementMapping,
 )
 from flux_recon.models.transactions import write_transaction
@@ -74,6 +75,7 @@ __all__ = [
     "settlement_document",
     "settlement_due",
     "settlement_lines",
+    "settled_minor",
     "statement_formats",
     "sweep_unsettled",
     "utcnow",
@@ -286,3 +288,21 @@ def settlement_lines(tenant_id: str, settlement_id: int) -> peewee.ModelSelect:
 def settlement_breaks(tenant_id: str, settlement_id: int) -> peewee.ModelSelect:
     get_settlement(tenant_id, settlement_id)
     return SettlementBreak.select().where(SettlementBreak.settlement == settlement_id).order_by(SettlementBreak.id)
+
+
+def settled_minor(order) -> int:
+    """How much of what paid ``order`` is settled: its live allocations from payments a
+    settlement covers (the rest awaits settlement, is not in one, or is not tracked)."""
+    from flux_recon.models import Allocation, Payment
+
+    total = (
+        Allocation.select(peewee.fn.COALESCE(peewee.fn.SUM(Allocation.amount_minor), 0))
+        .join(Payment)
+        .where(
+            (Allocation.order == order.id)
+            & Allocation.released_at.is_null()
+            & (Payment.settlement_state == SettlementState.SETTLED.value)
+        )
+        .scalar()
+    )
+    return int(total or 0)

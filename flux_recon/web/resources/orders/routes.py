@@ -3,11 +3,12 @@
 from flask import current_app, g
 from flask.views import MethodView
 
-from flux_recon.services import orders
+from flux_recon.services import orders, settlements
 from flux_recon.web.api import Blueprint
 from flux_recon.web.pager import PeeweePage
 from flux_recon.web.resources.orders.schemas import (
     OrderCreateSchema,
+    OrderDetailSchema,
     OrderQueryArgsSchema,
     OrderSchema,
     OrderUpdateSchema,
@@ -53,11 +54,13 @@ class Orders(MethodView):
 
 @blp.route("/<int:order_id>")
 class OrderById(MethodView):
-    @blp.response(200, OrderSchema)
+    @blp.response(200, OrderDetailSchema)
     @blp.errors(404)
     def get(self, order_id):
-        """Show an order with its paid, outstanding and overpaid amounts"""
-        return orders.get_order(g.tenant.id, order_id)
+        """Show an order with its paid, outstanding and overpaid amounts, and how much of it is settled"""
+        order = orders.get_order(g.tenant.id, order_id)
+        order.settled_minor = settlements.settled_minor(order)
+        return order
 
     @blp.arguments(OrderUpdateSchema, example={"payment_reference": "PAY-88231", "amount": "17500.00"})
     @blp.response(200, OrderSchema)

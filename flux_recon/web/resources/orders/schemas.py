@@ -98,6 +98,13 @@ class OrderSchema(ma.Schema):
     cancelled_at = ma.fields.DateTime(allow_none=True)
 
 
+class OrderDetailSchema(OrderSchema):
+    amount_settled = minor_amount(
+        "settled_minor",
+        metadata={"description": "of amount_paid, what comes from payments a provider's settlement covered"},
+    )
+
+
 class OrderQueryArgsSchema(ma.Schema):
     status = ma.fields.String(validate=ma.validate.OneOf(ORDER_STATUSES))
     reference = ma.fields.String(metadata={"description": "exact order or payment reference (case-insensitive)"})

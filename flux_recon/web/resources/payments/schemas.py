@@ -41,6 +41,21 @@ class PaymentSchema(ma.Schema):
     refunded = minor_amount("refunded_minor", metadata={"description": "taken back by refunds and reversals"})
     fee = minor_amount("fee_minor", allow_none=True)
     settlement_amount = minor_amount("settlement_minor", allow_none=True)
+    settlement_state = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "enum": ["awaiting_settlement", "settled", "not_in_settlement", None],
+            "description": "whether a provider's settlement covered it (null: its integration's settlements are "
+            "not tracked, or it did not succeed); docs/settlements.md",
+        },
+    )
+    settlement_line_id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "the settlement line that covers it (GET /settlements/{id})"}
+    )
+    recovered_from = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "set when recorded from a settlement line because its webhook never came"},
+    )
     reconciliation = ma.fields.String(metadata={"enum": list(RECONCILIATION_STATES)})
     reconciliation_reason = ma.fields.String(allow_none=True)
     candidates = ma.fields.List(
