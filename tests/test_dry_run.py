@@ -10,7 +10,12 @@ import json
 import pytest
 
 from flux_recon.models import AuditEntry, Payment, WebhookEvent, db
+from flux_recon_core.provider import CoreProvider
+from flux_recon_fuspay.provider import FuspayProvider
 from flux_recon_generic.provider import GenericProvider
+from flux_recon_monnify.provider import MonnifyProvider
+from flux_recon_opay.provider import OpayProvider
+from flux_recon_paystack.provider import PaystackProvider
 from tests.conftest import core_payload, core_signature
 
 SECRET = "whk_test_3b9c51"
@@ -169,3 +174,74 @@ def test_a_generic_integration_needs_a_valid_configuration(client, tenant):
     )
     assert response.status_code == 422
     assert response.json["errors"]["json"]["options.verification.algorithm"] == ["must be one of: sha1, sha256, sha512"]
+
+
+# -- every shipped sample of every installed provider -----------------------------------------
+
+PROVIDERS = (CoreProvider, MonnifyProvider, OpayProvider, FuspayProvider, GenericProvider, PaystackProvider)
+SAMPLES = [(provider, name) for provider in PROVIDERS for name in provider.sample_payloads()]
+
+
+def _enabled(client, tenant, provider) -> tuple[dict, dict[str, str]]:
+    """An integration of ``provider`` with every credential set: its id and the secrets to sign with."""
+    options = GenericProvider.sample_configuration() if provider is GenericProvider else None
+    body = {"provider": provider.name} | ({"options": options} if options else {})
+    created = client.post("/api/v1/integrations", json=body, headers=tenant["headers"])
+    assert created.status_code == 201, created.json
+    integration = created.json
+    secrets = {c["name"]: c["secret"] for c in integration["credentials"] if c.get("secret")}
+    for field in provider.credentials:
+        if field.name not in secrets:
+            secrets[field.name] = f"dry-run-{field.name}-0123456789abcdef"
+            put = client.put(
+                f"/api/v1/integrations/{integration['id']}/secrets/{field.name}",
+                json={"value": secrets[field.name]},
+                headers=tenant["headers"],
+            )
+            assert put.status_code == 200, put.json
+    client.post(
+        f"/api/v1/integrations/{integration['id']}/allowlist", json={"cidr": "127.0.0.1/32"}, headers=tenant["headers"]
+    )
+    return integration, secrets
+
+
+@pytest.mark.parametrize(("provider", "name"), SAMPLES, ids=[f"{p.name}-{n}" for p, n in SAMPLES])
+def test_a_dry_run_of_every_shipped_sample_says_what_its_webhook_then_answers(app, client, tenant, provider, name):
+    """Each provider's signed samples (payments, refunds, settlements, events carrying no
+    money): the dry run is never a 500, and its verdict and status are what the webhook URL
+    then answers to the same request (a dry run's accepted stands for accepted or duplicate)."""
+    integration, secrets = _enabled(client, tenant, provider)
+    payload = provider.sample_payloads()[name]
+    if isinstance(payload, dict) and "tenantId" in payload:
+        payload["tenantId"] = tenant["tenant_id"]
+    signed = provider.sign(payload, secrets)
+    before = counts(app)
+    tried = dry_run(
+        client, tenant, integration, body_base64=base64.b64encode(signed.body).decode(), headers=dict(signed.headers)
+    )
+    assert tried.status_code == 200, tried.get_data(as_text=True)
+    assert counts(app) == before
+    result = tried.json
+    assert not result["verdict"].startswith("rejected"), result
+    path = "/" + integration["webhook_url"].split("://", 1)[1].split("/", 1)[1]
+    real = client.post(path, data=signed.body, headers=dict(signed.headers))
+    answered = real.json["status"] if real.status_code == 200 else real.json.get("verdict", real.json.get("code"))
+    assert real.status_code == result["http_status"], (result, real.json)
+    if real.status_code == 200:
+        assert result["verdict"] == ("accepted" if answered == "duplicate" else answered), (result, real.json)
+
+
+@pytest.mark.parametrize("name", ["settlement", "settlement_header_only"])
+def test_a_dry_run_of_a_settlement_webhook_summarises_its_payouts(client, tenant, name):
+    integration, secrets = _enabled(client, tenant, MonnifyProvider)
+    payload = MonnifyProvider.sample_payloads()[name]
+    signed = MonnifyProvider.sign(payload, secrets)
+    result = dry_run(client, tenant, integration, body=signed.body.decode(), headers=dict(signed.headers)).json
+    assert (result["outcome"], result["verdict"], result["http_status"]) == ("settlement", "accepted", 200)
+    assert result["notices"] == []
+    [settlement] = result["settlements"]
+    data = payload["eventData"]
+    assert settlement["reference"] == data["settlementReference"]
+    assert settlement["currency"] == "NGN"
+    assert settlement["net"] == data["amount"]
+    assert settlement["lines"] == len(data.get("transactions") or [])

@@ -19,6 +19,8 @@ from flux_recon.inbound.pipeline import (
 )
 from flux_recon.money import MoneyError, format_minor, to_minor
 from flux_recon.providers import Ignored, IpAllowlist, PaymentNotice, Unrecognized, WebhookRequest
+from flux_recon.providers.settlement_api import SettlementNotice
+from flux_recon.providers.settlements import SettlementRecord
 from flux_recon.reconciliation import InvalidNotice
 from flux_recon.reconciliation.records import exact
 
@@ -44,6 +46,7 @@ def dry_run(
     Reads the integration's credentials and nothing else; writes nothing: no inbox row, no
     payment, no audit entry, no event. A notice's ``verdict`` is ``accepted`` where the real
     webhook would be ``accepted`` or ``duplicate`` (whether it was received before is not looked up).
+    A settlement webhook's payouts are summarised (outcome ``settlement``), not recorded.
     """
     resolved = provider.resolve_options(integration.options if options is None else options)
     headers = _case_insensitive(headers)
@@ -62,6 +65,11 @@ def dry_run(
             return _answer("unrecognized", Verdict.UNRECOGNIZED, provider.unrecognized_status, result.reason)
         if isinstance(result, Ignored):
             return _answer("ignored", Verdict.IGNORED, 200, result.reason)
+        if isinstance(result, SettlementNotice):
+            # Whether it is recorded whole (its lines matched, a resend a duplicate) is the
+            # recorder's to say, and it writes: the dry run shows what the webhook announces.
+            settlements = [settlement_view(record) for record in result.records]
+            return _answer("settlement", Verdict.ACCEPTED, 200, None, settlements=settlements)
         notices = [_checked(notice, integration) for notice in result]
     except Rejection as rejection:
         return _answer("refused", rejection.verdict, rejection.status, rejection.message, rejection.errors)
@@ -84,7 +92,7 @@ def _checked(notice: PaymentNotice, integration) -> PaymentNotice:
     return checked
 
 
-def _answer(outcome, verdict, status, message, errors=None, notices=()) -> dict:
+def _answer(outcome, verdict, status, message, errors=None, notices=(), settlements=()) -> dict:
     return {
         "outcome": outcome,
         "verdict": str(verdict),
@@ -92,6 +100,7 @@ def _answer(outcome, verdict, status, message, errors=None, notices=()) -> dict:
         "message": message,
         "errors": errors or {},
         "notices": list(notices),
+        "settlements": list(settlements),
         "skipped_checks": list(SKIPPED_CHECKS),
         "recorded": False,
     }
@@ -104,6 +113,21 @@ def _money(amount, currency: str) -> str | None:
         return format_minor(to_minor(amount, currency), currency)
     except MoneyError:
         return str(amount)
+
+
+def settlement_view(record: SettlementRecord) -> dict:
+    """A payout a settlement webhook announces: its totals as decimal strings (None where the
+    webhook states none: the sums of its lines are then taken), and how many lines it lists."""
+    return {
+        "reference": record.reference,
+        "currency": record.currency,
+        "settled_at": record.settled_at.isoformat(),
+        "gross": _money(record.gross, record.currency),
+        "fees": _money(record.fees, record.currency),
+        "net": _money(record.net, record.currency),
+        "destination_account": record.destination_account,
+        "lines": len(record.lines),
+    }
 
 
 def notice_view(notice: PaymentNotice) -> dict:

@@ -162,9 +162,20 @@ class DryRunNoticeSchema(ma.Schema):
     settlement_amount = ma.fields.String(allow_none=True)
 
 
+class DryRunSettlementSchema(ma.Schema):
+    reference = ma.fields.String(metadata={"example": "LB8HG1PNZT4ATJGZXQBY"})
+    currency = ma.fields.String(metadata={"example": "NGN"})
+    settled_at = ma.fields.String(metadata={"example": "2026-11-22T21:00:00+00:00"})
+    gross = ma.fields.String(allow_none=True, metadata={"description": "a decimal string; null: the lines' sum"})
+    fees = ma.fields.String(allow_none=True, metadata={"description": "a decimal string; null: the lines' sum"})
+    net = ma.fields.String(allow_none=True, metadata={"example": "19950.00", "description": "a decimal string"})
+    destination_account = ma.fields.String(allow_none=True)
+    lines = ma.fields.Integer(metadata={"example": 1, "description": "the transactions the webhook lists"})
+
+
 class DryRunResultSchema(ma.Schema):
     outcome = ma.fields.String(
-        metadata={"example": "notices", "description": "notices, ignored, unrecognized or refused"}
+        metadata={"example": "notices", "description": "notices, settlement, ignored, unrecognized or refused"}
     )
     verdict = ma.fields.String(
         metadata={
@@ -179,6 +190,10 @@ class DryRunResultSchema(ma.Schema):
         metadata={"description": 'field-level messages by payload path, e.g. {"data.amount": ["is required"]}'}
     )
     notices = ma.fields.List(ma.fields.Nested(DryRunNoticeSchema))
+    settlements = ma.fields.List(
+        ma.fields.Nested(DryRunSettlementSchema),
+        metadata={"description": "outcome settlement: the payouts the webhook announces"},
+    )
     skipped_checks = ma.fields.List(
         ma.fields.String(),
         metadata={"example": ["ip_allowlist"], "description": "checks a dry run does not make: the IP allow-list"},
