@@ -245,3 +245,21 @@ def test_a_dry_run_of_a_settlement_webhook_summarises_its_payouts(client, tenant
     assert settlement["currency"] == "NGN"
     assert settlement["net"] == data["amount"]
     assert settlement["lines"] == len(data.get("transactions") or [])
+
+
+@pytest.mark.parametrize("mode", [["hmac"], {"name": "hmac"}])
+def test_a_generic_configuration_whose_mode_is_not_a_string_is_a_422(client, tenant, generic, mode):
+    """Enabling, saving the options and trying them in a dry run each name verification.mode."""
+    options = GenericProvider.sample_configuration()
+    options["verification"] = {"mode": mode}
+    field = "options.verification.mode"
+    created = client.post(
+        "/api/v1/integrations", json={"provider": "generic", "options": options}, headers=tenant["headers"]
+    )
+    assert created.status_code == 422 and field in created.json["errors"]["json"], created.get_data(as_text=True)
+    saved = client.put(
+        f"/api/v1/integrations/{generic['id']}/options", json={"options": options}, headers=tenant["headers"]
+    )
+    assert saved.status_code == 422 and field in saved.json["errors"]["json"], saved.get_data(as_text=True)
+    tried = dry_run(client, tenant, generic, body=sample().decode(), options=options)
+    assert tried.status_code == 422 and field in tried.json["errors"]["json"], tried.get_data(as_text=True)

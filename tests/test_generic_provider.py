@@ -12,6 +12,7 @@ import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 from standardwebhooks.webhooks import Webhook
 
 from flux_recon import (
@@ -27,6 +28,7 @@ from flux_recon import (
     Unrecognized,
     WebhookRequest,
 )
+from flux_recon.testing.hostile_input import damaged_samples, json_values, swept_samples
 from flux_recon_generic.provider import GenericProvider
 from flux_recon_generic.verification import ConfiguredVerification
 
@@ -45,6 +47,16 @@ def configuration(**parts) -> dict:
         else:
             config[part].update(changes)
     return config
+
+
+FULL_MAPPING = {
+    "occurred_at": "data.paid_at",
+    "occurred_at_format": "iso8601",
+    "customer_phone": "data.customer.phone",
+    "customer_id": "data.customer.id",
+    "destination_account": "data.account",
+    "method": "card",
+}
 
 
 def errors_of(options) -> dict:
@@ -217,6 +229,61 @@ def test_defaults_are_filled_in_and_irrelevant_settings_left_out():
     }
     assert saved["mapping"]["currency_value"] == "NGN"
     assert saved["events"]["reversal"] == []
+
+
+@pytest.mark.parametrize("mode", [["hmac"], {"name": "hmac"}, 7, True, ""])
+def test_a_mode_that_is_not_one_of_the_names_is_named(mode):
+    errors = errors_of(configuration(verification={"mode": mode}))
+    assert errors == {"verification.mode": ["must be one of: none, hmac, token, basic, standard_webhooks"]}
+
+
+# Every setting the configuration has, in every verification mode: what the sweep damages.
+EVERY_SETTING = [
+    configuration(mapping=FULL_MAPPING, events={"reversal": ["payment.reversed"]}, verification=verification)
+    for verification in (
+        {
+            "mode": "hmac",
+            "header": "X-Sig",
+            "algorithm": "sha1",
+            "encoding": "base64",
+            "prefix": "v1=",
+            "signed_content": "timestamp_and_body",
+            "timestamp_header": "X-Ts",
+            "timestamp_unit": "milliseconds",
+            "separator": ".",
+            "tolerance_seconds": 60,
+        },
+        {"mode": "token", "header": "X-Token", "prefix": "Bearer "},
+        {"mode": "basic", "username": "platform"},
+        {"mode": "standard_webhooks", "tolerance_seconds": 300},
+        {"mode": "none"},
+    )
+]
+
+
+def checked_or_named(options) -> None:
+    """What saving ``options`` must do: store them (and store the same again), or raise
+    OptionsError naming each bad setting. Anything else is a 500 to the merchant."""
+    try:
+        saved = GenericProvider.validate_options(options)
+    except OptionsError as exc:
+        assert exc.errors and all(isinstance(k, str) and v and isinstance(v, list) for k, v in exc.errors.items())
+        assert all(isinstance(message, str) for messages in exc.errors.values() for message in messages)
+        return
+    assert GenericProvider.validate_options(saved) == saved
+
+
+def test_any_json_value_in_place_of_any_setting_is_named_never_a_crash():
+    for options in EVERY_SETTING:  # undamaged, each is valid: the sweep reaches every check
+        GenericProvider.validate_options(options)
+    for options in swept_samples(EVERY_SETTING):
+        checked_or_named(options)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(damaged_samples(EVERY_SETTING, json_values()) | json_values())
+def test_arbitrary_options_are_named_never_a_crash(options):
+    checked_or_named(options)
 
 
 # -- verification -------------------------------------------------------------------------

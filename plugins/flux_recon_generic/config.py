@@ -288,8 +288,12 @@ def validate(options: Any) -> dict[str, Any]:
 
 def _verification(verification: Mapping, errors: dict[str, list[str]]) -> dict | None:
     mode = verification.get("mode")
-    if mode not in VERIFICATION_SCHEMAS:
-        errors["verification.mode"] = ["is required" if mode is None else "must be one of: " + ", ".join(MODES)]
+    if mode is None:
+        errors["verification.mode"] = ["is required"]
+        return None
+    # A list or an object is not even hashable: it cannot be looked up among the modes.
+    if not isinstance(mode, str) or mode not in VERIFICATION_SCHEMAS:
+        errors["verification.mode"] = ["must be one of: " + ", ".join(MODES)]
         return None
     settings = {name: value for name, value in verification.items() if name != "mode"}
     try:
