@@ -259,8 +259,17 @@ def test_checkout_statuses(status, expected):
     assert (notice.status, notice.kind, notice.external_id) == (expected, "payment", "TX-0001")
 
 
-def test_unknown_checkout_status_is_named():
-    assert "payload.status" in payload_errors(checkout_body(status="SETTLED"))
+@pytest.mark.parametrize("refunded", [False, True])
+def test_a_checkout_status_this_plugin_does_not_know_is_unrecognized(refunded):
+    # A status Opay adds later may be money moving: kept, announced and queued, never a 422.
+    result = parse(checkout_body(status="SETTLED", refunded=refunded))
+    assert isinstance(result, Unrecognized)
+    assert "payload.status 'SETTLED'" in result.reason
+
+
+@pytest.mark.parametrize("status", ["", None, 1, ["SUCCESS"]])
+def test_a_missing_or_non_string_checkout_status_is_named(status):
+    assert "payload.status" in payload_errors(checkout_body(key=None, status=status))
 
 
 @pytest.mark.parametrize(
@@ -395,9 +404,15 @@ def test_pos_statuses(status, kind, expected):
     assert notice.parent_external_id == ("261122010100213456789" if kind == "reversal" else None)
 
 
-@pytest.mark.parametrize("status", ["SETTLED", "", None, 1])
-def test_unknown_or_missing_pos_status_is_named(status):
+@pytest.mark.parametrize("status", ["", None, 1, {"code": "SUCCESS"}])
+def test_a_missing_or_non_string_pos_status_is_named(status):
     assert "data.status" in payload_errors(pos_body(status=status))
+
+
+def test_a_pos_status_this_plugin_does_not_know_is_unrecognized():
+    result = parse(pos_body(status="SETTLED", amount="not money"))
+    assert isinstance(result, Unrecognized)
+    assert "data.status 'SETTLED'" in result.reason
 
 
 @pytest.mark.parametrize(
@@ -772,8 +787,8 @@ def test_amounts_sent_as_json_numbers_are_stored_exactly(client, tenant, post):
     assert stored == ["300.10", "491.61"]
 
 
-def test_unknown_pos_status_is_422_never_500(post):
-    response = post(pos_body(status="SETTLED"))
+def test_a_pos_status_that_is_not_a_string_is_422_never_500(post):
+    response = post(pos_body(status=["SETTLED"]))
     assert_error(response, 422)
     assert "data.status" in response.json["errors"]
 
@@ -840,3 +855,15 @@ def test_pos_reversal_takes_the_payment_back(client, tenant, create_order, post)
     assert post(pos_body(status="REVERSED")).json["status"] == "duplicate"
     assert payment(client, tenant, paid["payment_id"])["status"] == "reversed"
     assert order(client, tenant, created["id"])["amount_paid"] == "0.00"
+
+
+def test_an_authenticated_opay_notification_with_a_status_it_does_not_know_reaches_the_queue(app, client, tenant, post):
+    response = post(pos_body(status="PAID_BY_A_NEW_RAIL"))
+    assert response.status_code == 200, response.json
+    assert response.json["status"] == "unrecognized" and "PAID_BY_A_NEW_RAIL" in response.json["reason"]
+    (record,) = inbox(app)
+    assert (record.verdict, record.authenticated) == ("unrecognized", True)
+    queue = client.get("/api/v1/exceptions", query_string={"reason": "unrecognized_webhook"}, headers=tenant["headers"])
+    (item,) = queue.json
+    assert item["id"] == f"webhook:{record.id}" and "PAID_BY_A_NEW_RAIL" in item["message"]
+    assert payment_count(app) == 0

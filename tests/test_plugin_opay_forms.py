@@ -245,7 +245,9 @@ def test_v2_total_that_is_not_whole_minor_units_is_named(total):
 def test_v2_missing_fields_are_all_named():
     errors = errors_of({"type": "MACQUIRING_CALLBACK"})
     assert {"orderNo", "reference", "amount.currency", "amount.total", "status", "timestamp"} <= set(errors)
-    assert "status" in errors_of(acquiring(status="SETTLED"))
+    assert "status" in errors_of(acquiring(status=["SUCCESS"]))
+    unknown = parse(acquiring(status="SETTLED"))
+    assert isinstance(unknown, Unrecognized) and "status 'SETTLED'" in unknown.reason
 
 
 def test_v2_about_a_refund_is_unrecognized_not_a_payment():
@@ -381,7 +383,7 @@ def test_wallet_deposit_maps_code_amount_and_payer():
         ({"depositAmount": "5000.005"}, "depositAmount"),
         ({"depositAmount": "-5"}, "depositAmount"),
         ({"depositAmount": ""}, "depositAmount"),
-        ({"status": "SETTLED"}, "status"),
+        ({"status": 7}, "status"),
         ({"orderNo": None}, "orderNo"),
         ({"completedTime": None, "transactionTime": None}, "completedTime"),
         ({"currency": "NAIRA"}, "currency"),
@@ -389,6 +391,11 @@ def test_wallet_deposit_maps_code_amount_and_payer():
 )
 def test_bad_wallet_deposits_name_the_field(changes, field):
     assert field in errors_of(wallet(**changes))
+
+
+def test_a_wallet_deposit_status_this_plugin_does_not_know_is_unrecognized():
+    result = parse(wallet(status="SETTLED"))
+    assert isinstance(result, Unrecognized) and "status 'SETTLED'" in result.reason
 
 
 def test_wallet_deposit_reads_its_other_id_and_time_fields():

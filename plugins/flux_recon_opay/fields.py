@@ -51,20 +51,34 @@ def method_of(value: object) -> PaymentMethod:
     return METHODS.get(re.sub(r"[^a-z0-9]", "", value.lower()), PaymentMethod.OTHER)
 
 
+class UnknownCode(Exception):
+    """A code (a status) that is a string, but none this plugin knows: a form of the
+    notification Opay may have added, which the provider answers Unrecognized."""
+
+    def __init__(self, path: str, value: str, known: tuple[str, ...]):
+        super().__init__(path, value)
+        self.path, self.value, self.known = path, value, known
+
+
 class OpayFields(Fields):
     """One JSON object of an Opay notification (``data`` or ``payload``), read field by field,
     with the readers for Opay's own formats. Each returns ``None`` for a bad or absent field."""
 
     def choice(self, name: str, table: dict):
-        """The table's value for an upper-cased code; absent or unknown codes are errors."""
+        """The table's value for an upper-cased code; an absent code or one that is not a
+        string is an error, and a string the table lacks raises UnknownCode: a status Opay
+        adds later may be money moving, so it must reach a person, not end in a 422."""
         value = self.data.get(name)
         if not self.present(name):
             self.error(name, "is required")
             return None
-        if not isinstance(value, str) or value.strip().upper() not in table:
-            self.error(name, f"must be one of: {', '.join(table)}")
+        if not isinstance(value, str):
+            self.error(name, f"must be a string, one of: {', '.join(table)}")
             return None
-        return table[value.strip().upper()]
+        code = value.strip().upper()
+        if code not in table:
+            raise UnknownCode(self.where(name), value.strip(), tuple(table))
+        return table[code]
 
     def flag(self, name: str) -> bool | None:
         """A JSON boolean; absent reads as false."""

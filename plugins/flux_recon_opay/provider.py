@@ -7,6 +7,7 @@ from flux_recon import CredentialField, IpAllowlist, OptionField, PayloadError, 
 from . import acquiring, checkout, pos, samples, wallet
 from .auth import ACQUIRING, CHECKOUT, POS, SECRET_KEY, WALLET, CheckoutSignature, form_of
 from .checkout import API_GENERATION, CHECKOUT_GENERATION, GENERATIONS
+from .fields import UnknownCode
 
 # The forms without a "type" field are named after their shape.
 POS_NOTIFICATION = "pos-transfer-notification"
@@ -59,11 +60,20 @@ class OpayProvider(Provider):
 
     def parse(self, webhook):
         body = webhook.payload
+        try:
+            return self._parse_form(body, webhook.options)
+        except UnknownCode as unknown:
+            return Unrecognized(
+                f"{unknown.path} {unknown.value[:40]!r}: not one this plugin reads ({', '.join(unknown.known)})"
+            )
+
+    @staticmethod
+    def _parse_form(body, options):
         form = form_of(body)
         if form == ACQUIRING:
             return acquiring.parse(body)
         if form == CHECKOUT:
-            generation = webhook.options.get(API_GENERATION) or CHECKOUT_GENERATION
+            generation = options.get(API_GENERATION) or CHECKOUT_GENERATION
             return checkout.parse(body, generation)
         if form == POS:
             return pos.parse(body)
