@@ -66,6 +66,10 @@ def test_the_example_platform_pays_fails_refunds_and_is_ignored_through_gunicorn
         assert expect(post(samples["transfer_success"]), 200)["status"] == "ignored"
         renew = {"event": "subscription.renew", "data": {"subscription_id": "SUB-7", "amount": "2500.00"}}
         assert expect(post(renew), 200)["status"] == "unrecognized"
+        # A status the configuration does not map may be money: kept and queued, not a 422.
+        new_status = dict(samples["payment_success"]["data"], transaction_id="TXN-7", status="chargeback_pending")
+        unknown = expect(post(dict(samples["payment_success"], data=new_status)), 200)
+        assert unknown["status"] == "unrecognized" and "'chargeback_pending'" in unknown["reason"]
         unfit = {"transaction_id": "TXN-9", "amount": "1.005", "currency": "NGN"}
         broken = dict(samples["payment_success"], data=unfit)
         refusal = expect(post(broken), 422)
@@ -75,6 +79,8 @@ def test_the_example_platform_pays_fails_refunds_and_is_ignored_through_gunicorn
         assert payments["TXN-20261122-0001"]["amount"] == "15000.00"
         assert payments["TXN-20261122-0002"]["status"] == "failed"
         assert payments["RFD-20261123-0001"]["amount"] == "5000.00"
+        queue = expect(api(server, key, "GET", "/api/v1/exceptions?status=all"), 200)
+        assert sum(item["reason"] == "unrecognized_webhook" for item in queue) == 2, queue
         [paid_order] = expect(api(server, key, "GET", "/api/v1/orders?reference=INV-1001"), 200)
         assert paid_order["status"] == "partially_paid"  # 15000.00 paid, 5000.00 of it refunded
     assert "Traceback" not in server.log()

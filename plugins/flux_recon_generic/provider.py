@@ -120,7 +120,14 @@ class GenericProvider(Provider):
             if event in events.get("ignored", ()):
                 return Ignored(f"event type {event!r} is listed as carrying no payment (events.ignored)")
             return Unrecognized(f"event type {event!r} is not listed in this integration's events")
-        return [self._notice(payload, mapping, NoticeKind(kind), event)]
+        try:
+            return [self._notice(payload, mapping, NoticeKind(kind), event)]
+        except _UnknownStatus as unknown:
+            # Kept, announced and replayable: once the merchant maps the value, a replay records it.
+            return Unrecognized(
+                f"{mapping['status']} {unknown.value[:60]!r} is not in this integration's status_values "
+                f"(known: {', '.join(mapping['status_values'])}): map it in mapping.status_values, then replay"
+            )
 
     def _notice(self, payload: Any, mapping: Mapping[str, Any], kind: NoticeKind, event: str) -> PaymentNotice:
         errors: dict[str, list[str]] = {}
@@ -214,15 +221,27 @@ def _minor_amount(fields: Fields, name: str, currency: str | None) -> Decimal | 
         return None
 
 
+class _UnknownStatus(Exception):
+    """A status value the configuration does not map: the webhook is Unrecognized, not refused."""
+
+    def __init__(self, value: str):
+        super().__init__(value)
+        self.value = value
+
+
 def _status(fields: Fields, name: str, values: Mapping[str, str]) -> NoticeStatus | None:
+    """The mapped status; a missing, empty or non-text status is a field error (422), and a
+    value not in ``values`` raises _UnknownStatus (the platform may have added it: it may be money)."""
     value = fields.text(name, required=True)
     if value is None:
+        return None
+    if not value:
+        fields.error(name, "must not be empty")
         return None
     by_folded = {key.strip().casefold(): status for key, status in values.items()}
     status = by_folded.get(value.casefold())
     if status is None:
-        fields.error(name, f"{value[:60]!r} is not in status_values (known: {', '.join(values)})")
-        return None
+        raise _UnknownStatus(value)
     return NoticeStatus(status)
 
 
