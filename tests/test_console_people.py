@@ -1,11 +1,14 @@
 """Console users and API keys: invitations, roles in force at once, removal, scoped keys, server-side checks."""
 
+import contextlib
 import re
+import threading
 
 import pytest
 
 from flux_recon.models import ConsoleUser, db
-from flux_recon.services import api_keys
+from flux_recon.services import api_keys, users
+from flux_recon.services.errors import Conflict
 from flux_recon.services.users import create_user
 from tests.console_helpers import PASSWORD, enrol_second_factor, make_user, sign_in, submit
 
@@ -107,3 +110,38 @@ def test_users_and_api_keys_are_listed_a_page_at_a_time(app, owner_client, tenan
     assert "Page 1 of 2 (31 in all)" in people
     assert "user23@example.com" in people and "user24@example.com" not in people
     assert "user24@example.com" in owner_client.get("/console/users?page=2").get_data(as_text=True)
+
+
+def test_two_owners_removing_each_other_at_once_leave_one_owner(app, tenant, monkeypatch):
+    first = make_user(app, tenant["tenant_id"], "first@example.com", "owner")
+    second = make_user(app, tenant["tenant_id"], "second@example.com", "owner")
+    both_counted = threading.Barrier(2, timeout=3)
+    real_owners = users._owners
+
+    def owners_then_wait(tenant_id):
+        counted = real_owners(tenant_id)
+        # Each sees two owners before either removal lands, unless the count waits its turn.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_counted.wait()
+        return counted
+
+    monkeypatch.setattr(users, "_owners", owners_then_wait)
+    outcomes = []
+
+    def remove(user_id, actor_id):
+        with db.connection_context():
+            try:
+                users.remove_user(tenant["tenant_id"], user_id, f"user:{actor_id}")
+                outcomes.append("removed")
+            except Conflict:
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=remove, args=pair) for pair in ((second, first), (first, second))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["refused", "removed"]
+    with app.app_context():
+        assert ConsoleUser.select().where(ConsoleUser.role == "owner").count() == 1
+    db.close()

@@ -14,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from flux_recon.models import ConsoleSession, ConsoleUser, Invitation, Tenant, utcnow
 from flux_recon.models.audit_log import record_audit
-from flux_recon.models.transactions import write_transaction
+from flux_recon.models.transactions import lock_for_transaction, write_transaction
 from flux_recon.services.errors import Conflict, Invalid, NotFound
 
 
@@ -174,6 +174,7 @@ def get_user(tenant_id: str, user_id: int) -> ConsoleUser:
 
 
 def _owners(tenant_id: str) -> int:
+    """How many owners the tenant has; call inside a transaction that holds _lock_owners."""
     return ConsoleUser.select().where((ConsoleUser.tenant == tenant_id) & (ConsoleUser.role == Role.OWNER)).count()
 
 
@@ -182,6 +183,7 @@ def change_role(tenant_id: str, user_id: int, role: str, actor: str) -> ConsoleU
     if role not in set(Role):
         raise Invalid("unknown role", {"role": [f"must be one of: {', '.join(Role)}"]})
     with write_transaction():
+        lock_for_transaction("console-owners", tenant_id)
         user = get_user(tenant_id, user_id)
         if user.role == Role.OWNER and role != Role.OWNER and _owners(tenant_id) == 1:
             raise Conflict("the last owner cannot be given another role: make someone else owner first")
@@ -194,6 +196,8 @@ def change_role(tenant_id: str, user_id: int, role: str, actor: str) -> ConsoleU
 def remove_user(tenant_id: str, user_id: int, actor: str) -> None:
     """Delete a user; their sessions end with them."""
     with write_transaction():
+        # Two owners removing (or demoting) each other at once: the second waits and sees one owner.
+        lock_for_transaction("console-owners", tenant_id)
         user = get_user(tenant_id, user_id)
         if user.role == Role.OWNER and _owners(tenant_id) == 1:
             raise Conflict("the last owner cannot be removed")
