@@ -1,11 +1,13 @@
 """Console users and API keys: invitations, roles in force at once, removal, scoped keys, server-side checks."""
 
 import contextlib
+import json
 import re
 import threading
 
 import pytest
 
+from flux_recon.cli import cli
 from flux_recon.models import ConsoleUser, db
 from flux_recon.services import api_keys, users
 from flux_recon.services.errors import Conflict
@@ -145,3 +147,20 @@ def test_two_owners_removing_each_other_at_once_leave_one_owner(app, tenant, mon
     with app.app_context():
         assert ConsoleUser.select().where(ConsoleUser.role == "owner").count() == 1
     db.close()
+
+
+def test_the_cli_makes_the_first_owner_and_names_what_is_wrong(app, runner, tenant):
+    args = ["users", "create", "--tenant", tenant["tenant_id"], "--email", "First@Example.com", "--role", "owner"]
+    made = runner.invoke(cli, [*args, "--password-stdin"], input=PASSWORD + "\n")
+    assert made.exit_code == 0, made.output
+    printed = json.loads(made.output)
+    assert printed["email"] == "first@example.com" and printed["role"] == "owner"
+    with app.app_context():
+        assert ConsoleUser.get_by_id(printed["user_id"]).tenant_id == tenant["tenant_id"]
+    db.close()
+    again = runner.invoke(cli, [*args, "--password-stdin"], input=PASSWORD + "\n")
+    assert again.exit_code == 1 and "already exists" in again.output
+    short = runner.invoke(cli, [*args[:5], "other@example.com", *args[6:], "--password-stdin"], input="short\n")
+    assert short.exit_code == 1 and "password: must be 12" in short.output
+    # Never from an argument, where the process list and shell history would keep it.
+    assert runner.invoke(cli, args).exit_code == 2
