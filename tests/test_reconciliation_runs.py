@@ -9,7 +9,17 @@ import time
 
 import pytest
 
-from flux_recon.models import AuditEntry, OutboundEvent, ReconciliationRun, db, utcnow
+from flux_recon.models import (
+    Allocation,
+    AuditEntry,
+    Delivery,
+    OutboundEvent,
+    Payment,
+    ReconciliationRun,
+    SalesOrder,
+    db,
+    utcnow,
+)
 from flux_recon.services import reconciliation_runs
 from flux_recon.services.errors import Conflict
 from tests.conftest import core_payload
@@ -446,3 +456,108 @@ def test_worker_runs_reconciliation_on_its_schedule(app, runner, tenant, client,
     runs = client.get(RUNS, headers=tenant["headers"]).json
     assert runs and runs[-1]["actor"] == "schedule" and runs[-1]["counts"]["matched"] == 1
     assert payment(client, tenant, waiting_payment["payment_id"])["reconciliation"] == "matched"
+
+
+def _footprint(app):
+    """What a run could leave behind besides its own record: outbox rows, deliveries, audit
+    entries, allocations, and the payments' and orders' states."""
+    with app.app_context():
+        footprint = {
+            "events": OutboundEvent.select().count(),
+            "deliveries": Delivery.select().count(),
+            "audit": [(e.action, e.object_type) for e in AuditEntry.select().order_by(AuditEntry.id)],
+            "allocations": list(Allocation.select(Allocation.id, Allocation.released_at).tuples()),
+            "payments": list(Payment.select(Payment.id, Payment.reconciliation, Payment.allocated_minor).tuples()),
+            "orders": list(SalesOrder.select(SalesOrder.id, SalesOrder.status, SalesOrder.amount_paid_minor).tuples()),
+        }
+    db.close()
+    return footprint
+
+
+@pytest.fixture
+def two_payments_for_one_order(client, tenant, post_core, create_order):
+    """Two open payments of one customer, each for all that one order owes: only one of
+    them can go to it. They arrived while matching by customer was off."""
+    settings = "/api/v1/settings/reconciliation"
+    off = client.patch(settings, json={"disabled_strategies": ["amount_customer"]}, headers=tenant["headers"])
+    assert off.status_code == 200, off.json
+    paid = []
+    for n in (1, 2):
+        sent = post_core(core_payload(tenant["tenant_id"], transactionRef=f"TRX-{n}", paymentRef=f"NOTE-{n}"))
+        assert sent.json["reconciliation"] == "unmatched", sent.json
+        paid.append(sent.json["payment_id"])
+    order = create_order(reference="INV-9", amount="15000.00", customer={"email": "ada@example.com"})
+    assert client.patch(settings, json={"disabled_strategies": []}, headers=tenant["headers"]).status_code == 200
+    client.post(
+        "/api/v1/subscriptions",
+        json={"url": "https://hooks.example.com/flux", "events": ["*"]},
+        headers=tenant["headers"],
+    )
+    return {"payment_ids": paid, "order_id": order["id"]}
+
+
+def test_a_dry_run_reports_what_the_real_run_then_does(client, tenant, app, two_payments_for_one_order):
+    """A dry run sees its own would-be allocations: the second payment finds the order
+    already paid, as it does in the real run (a preview of each payment against the orders
+    as they were reported both matched). And it leaves nothing behind but its record."""
+    before = _footprint(app)
+    dry = start(client, tenant, dry_run=True)
+    assert dry.status_code == 201, dry.json
+    after = _footprint(app)
+    assert after["audit"] == before["audit"] + [("reconciliation_run.completed", "reconciliation_run")]
+    assert {k: v for k, v in after.items() if k != "audit"} == {k: v for k, v in before.items() if k != "audit"}
+
+    real = start(client, tenant).json
+    assert real["counts"]["matched"] == 1, real
+    assert dry.json["counts"] == real["counts"], (dry.json["counts"], real["counts"])
+    assert [(c["payment_id"], c["before"], c["after"], c["order_ids"]) for c in dry.json["changes"]] == [
+        (c["payment_id"], c["before"], c["after"], c["order_ids"]) for c in real["changes"]
+    ]
+    listed = client.get(f"{RUNS}/{dry.json['id']}/changes", headers=tenant["headers"]).json
+    assert [c["payment_id"] for c in listed] == [c["payment_id"] for c in real["changes"]]
+
+
+def test_a_real_run_while_a_dry_run_is_in_progress_is_refused_with_409(
+    client, tenant, app, two_payments_for_one_order, monkeypatch
+):
+    """The dry run holds its changes in one transaction until it ends (on SQLite, the write
+    lock): a run started meanwhile is still refused at once, not left waiting for a lock."""
+    inside, release = threading.Event(), threading.Event()
+    original = reconciliation_runs._retry_one
+    outcome = {}
+
+    def slow(*args, **kwargs):
+        change = original(*args, **kwargs)
+        if threading.current_thread() is thread:
+            inside.set()
+            assert release.wait(20)
+        return change
+
+    monkeypatch.setattr(reconciliation_runs, "_retry_one", slow)
+
+    def work():
+        with app.app_context():
+            try:
+                outcome["run"] = reconciliation_runs.run_reconciliation(
+                    tenant["tenant_id"],
+                    "first",
+                    app.extensions["engine"],
+                    app.extensions["plugin_manager"],
+                    reconciliation_runs.RunRequest(dry_run=True),
+                )
+            finally:
+                db.close()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    try:
+        assert inside.wait(20), "the dry run never reached its first payment"
+        began = time.monotonic()
+        second = start(client, tenant)
+        assert second.status_code == 409, second.json
+        assert time.monotonic() - began < 5, "the refusal waited for the dry run's lock"
+    finally:
+        release.set()
+        thread.join(30)
+    assert (outcome["run"].status, outcome["run"].dry_run, outcome["run"].matched) == ("completed", True, 1)
+    assert start(client, tenant).json["counts"]["matched"] == 1

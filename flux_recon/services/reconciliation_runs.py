@@ -100,13 +100,17 @@ def run_reconciliation(
     orders as they are now, and store the run with what it changed. A dry run stores what
     would change and changes nothing else. Raises Conflict while another run of the tenant
     is in progress, Invalid for a date range that ends before it starts. ``stop``, once set,
-    ends the run after the payment in hand (status ``interrupted``; what it did is kept)."""
+    ends the run after the payment in hand (status ``interrupted``; what it did is kept).
+
+    A dry run does everything a run does in one transaction that is rolled back (see
+    ``_dry_run``), so each payment sees what the ones before it would have taken."""
     request = request or RunRequest()
     request.check()
     with _one_run_per_tenant(tenant_id) as run_lock:
         run = run_lock.start(actor, request)
+        work = _dry_run if request.dry_run else _work_through
         try:
-            finished = _work_through(run, engine, plugin_manager, page_size, stop)
+            finished = work(run, engine, plugin_manager, page_size, stop)
         except UNAVAILABLE_ERRORS:
             raise  # nothing more can be written; the guard is given back below
         except Exception as exc:
@@ -127,10 +131,14 @@ class _RunLock:
     def start(self, actor: str, request: RunRequest) -> ReconciliationRun:
         """Insert this run as the tenant's running one (Conflict if another is running)."""
         now = utcnow()
+        if is_sqlite():
+            # Read first, without the write lock: a dry run holds it until it ends, and a
+            # second run is to be refused at once, not after waiting for it.
+            running = self._running()
+            if running is not None and running.heartbeat_at > now - STALE_AFTER:
+                raise _busy(running)
         with write_transaction():
-            running = ReconciliationRun.get_or_none(
-                (ReconciliationRun.tenant == self.tenant_id) & (ReconciliationRun.status == "running")
-            )
+            running = self._running()
             # On PostgreSQL the advisory lock is already ours: any "running" row is a dead
             # run's. On SQLite only a stale heartbeat says so.
             if running is not None and is_sqlite() and running.heartbeat_at > now - STALE_AFTER:
@@ -151,6 +159,11 @@ class _RunLock:
                     )
             except peewee.IntegrityError:
                 raise _busy(None) from None
+
+    def _running(self) -> ReconciliationRun | None:
+        return ReconciliationRun.get_or_none(
+            (ReconciliationRun.tenant == self.tenant_id) & (ReconciliationRun.status == "running")
+        )
 
 
 def _busy(running: ReconciliationRun | None) -> Conflict:
@@ -211,8 +224,11 @@ def _open_payments(run: ReconciliationRun, state: str, after_id: int, limit: int
     return list(query.order_by(Payment.id).limit(limit))
 
 
-def _work_through(run: ReconciliationRun, engine, plugin_manager, page_size: int, stop) -> bool:
-    """Retry every open payment of the run, a page at a time; False if stopped before the end."""
+def _work_through(
+    run: ReconciliationRun, engine, plugin_manager, page_size: int, stop, found: list[dict] | None = None
+) -> bool:
+    """Retry every open payment of the run, a page at a time; False if stopped before the end.
+    ``found``: where a dry run collects the changes it would make."""
     settings = tenant_settings(run.tenant_id)
     for state in OPEN_STATES:
         after_id = 0
@@ -221,10 +237,40 @@ def _work_through(run: ReconciliationRun, engine, plugin_manager, page_size: int
                 if stop is not None and stop.is_set():
                     _save_progress(run)
                     return False
-                _retry(run, payment, engine, plugin_manager, settings)
+                _retry(run, payment, engine, plugin_manager, settings, found)
             after_id = page[-1].id
             _save_progress(run)
     return True
+
+
+def _dry_run(run: ReconciliationRun, engine, plugin_manager, page_size: int, stop) -> bool:
+    """The run done for real in one transaction that is then rolled back: each payment is
+    matched against the orders as the payments before it would have left them (two payments
+    for what one order owes: the second finds it paid), and every allocation, state change,
+    audit entry and change row goes with the rollback. No event is published. The changes it
+    found are kept in memory and stored after the rollback, with the run's counts.
+
+    The transaction holds what it would change until the dry run ends: on PostgreSQL the rows
+    of those payments and orders, on SQLite the database's write lock."""
+    found: list[dict] = []
+    try:
+        with write_transaction() as transaction:
+            try:
+                return _work_through(run, engine, plugin_manager, page_size, stop, found)
+            finally:
+                transaction.rollback()
+    finally:
+        _store_changes(found)
+
+
+# Change rows inserted per statement when a dry run stores what it found.
+STORE_BATCH = 500
+
+
+def _store_changes(found: list[dict]) -> None:
+    for start in range(0, len(found), STORE_BATCH):
+        with write_transaction():
+            ReconciliationRunChange.insert_many(found[start : start + STORE_BATCH]).execute()
 
 
 def run_for_every_tenant(engine, plugin_manager, *, stop: threading.Event | None = None) -> dict[str, int]:
@@ -246,12 +292,11 @@ def run_for_every_tenant(engine, plugin_manager, *, stop: threading.Event | None
     return totals
 
 
-def _retry(run: ReconciliationRun, payment: Payment, engine, plugin_manager, settings) -> None:
-    """Retry one payment in its own transaction, together with the record of what changed."""
+def _retry(run: ReconciliationRun, payment: Payment, engine, plugin_manager, settings, found=None) -> None:
+    """Retry one payment in its own transaction, together with the record of what changed.
+    A dry run: inside its one transaction (see ``_dry_run``); its events are dropped."""
     if run.dry_run:
-        # Nothing this transaction does to payments is announced; the change rows are the report.
-        with write_transaction():
-            change = _retry_one(run, payment, engine, settings)
+        change = _retry_one(run, payment, engine, settings, found)
     else:
         with publishing(plugin_manager) as events:
             change = _retry_one(run, payment, engine, settings)
@@ -274,41 +319,35 @@ class _Change:
     events: list[dict]
 
 
-def _retry_one(run: ReconciliationRun, payment: Payment, engine, settings) -> _Change:
+def _retry_one(run: ReconciliationRun, payment: Payment, engine, settings, found=None) -> _Change:
     if payment.reconciliation == Reconciliation.ORPHAN:
         change = _retry_orphan(run, payment, settings)
     else:
         result = rematch_payment(
-            engine,
-            payment,
-            settings=settings,
-            actor=run.actor,
-            dry_run=run.dry_run,
-            trigger=f"reconciliation run {run.id}",
+            engine, payment, settings=settings, actor=run.actor, trigger=f"reconciliation run {run.id}"
         )
         change = _Change(result.before, result.after, list(result.order_ids), result.reason, result.events)
     if change.after != change.before:
-        ReconciliationRunChange.create(
-            run=run.id,
-            payment=payment.id,
-            before=change.before,
-            after=change.after,
-            order_ids=change.order_ids,
-            reason=change.reason,
-        )
+        row = {
+            "run": run.id,
+            "payment": payment.id,
+            "before": change.before,
+            "after": change.after,
+            "order_ids": change.order_ids,
+            "reason": change.reason,
+        }
+        # Written in a dry run too: _open_payments reads it (not retried twice in one run).
+        ReconciliationRunChange.create(**row)
+        if found is not None:
+            found.append(row)
     return change
 
 
 def _retry_orphan(run: ReconciliationRun, refund: Payment, settings) -> _Change:
-    """An orphan refund applied to its payment if that has arrived; a dry run applies it in
-    a savepoint that is rolled back, so it reports exactly what a real run would do."""
+    """An orphan refund applied to its payment if that has arrived."""
     before = str(refund.reconciliation)
-    with db.atomic() as savepoint:
-        now, events = refunds.retry_orphan(refund, run.actor, settings)
-        after, reason = str(now.reconciliation), now.reconciliation_reason
-        if run.dry_run:
-            savepoint.rollback()
-            events = []
+    now, events = refunds.retry_orphan(refund, run.actor, settings)
+    after, reason = str(now.reconciliation), now.reconciliation_reason
     # A refund takes money back from a payment, not an order: no order ids (the reason names the payment).
     return _Change(before, after, [], reason if after != before else None, events)
 
