@@ -166,6 +166,21 @@ def test_the_sample_configuration_is_valid_and_stable_when_saved_again():
         (configuration(mapping={"currency": None, "currency_value": "XYZ"}), "mapping.currency_value", "unsupported"),
         (configuration(mapping={"status_values": None}), "mapping.status_values", "is required with status"),
         (configuration(mapping={"status": None}), "mapping.status", "is required with status_values"),
+        (
+            configuration(mapping={"status": None, "status_values": None}),
+            "mapping.status",
+            "is required: the status's path (with status_values), or fixed_status",
+        ),
+        (
+            configuration(mapping={"fixed_status": "succeeded"}),
+            "mapping.fixed_status",
+            "give status (with status_values) or fixed_status, not both",
+        ),
+        (
+            configuration(mapping={"status": None, "status_values": None, "fixed_status": "paid"}),
+            "mapping.fixed_status",
+            "must be one of: succeeded, failed, pending",
+        ),
         (configuration(mapping={"status_values": {"ok": "paid"}}), "mapping.status_values.ok", "must be one of"),
         (
             configuration(mapping={"status_values": {"ok": "succeeded", "OK": "failed"}}),
@@ -258,7 +273,7 @@ EVERY_SETTING = [
         {"mode": "standard_webhooks", "tolerance_seconds": 300},
         {"mode": "none"},
     )
-]
+] + [configuration(mapping={"status": None, "status_values": None, "fixed_status": "succeeded"})]
 
 
 def checked_or_named(options) -> None:
@@ -540,6 +555,28 @@ def test_a_status_that_is_missing_or_not_a_value_is_a_422(sent):
     with pytest.raises(PayloadError) as caught:
         parse(seed(status=sent))  # None: seed leaves the status out
     assert "data.status" in caught.value.errors
+
+
+def test_without_a_status_the_configuration_says_what_every_listed_event_is():
+    """No status mapping used to record every listed event as succeeded, payment.failed too:
+    now that needs saying (fixed_status), and the saying is what is recorded."""
+    unsaid = configuration(mapping={"status": None, "status_values": None})
+    assert "mapping.status" in errors_of(unsaid)
+    said = configuration(mapping={"status": None, "status_values": None, "fixed_status": "succeeded"})
+    [notice] = parse(seed(status="failed"), said)
+    assert notice.status == NoticeStatus.SUCCEEDED
+    pending = configuration(mapping={"status": None, "status_values": None, "fixed_status": "pending"})
+    assert parse(seed(status=None), pending)[0].status == NoticeStatus.PENDING
+
+
+def test_a_configuration_saved_without_any_status_reads_every_event_as_succeeded():
+    """One saved before fixed_status existed: its webhooks are read as they were (saving it
+    again asks for a status or fixed_status)."""
+    stored = GenericProvider.validate_options(configuration())
+    for setting in ("status", "status_values", "fixed_status"):
+        stored["mapping"].pop(setting)
+    webhook = WebhookRequest(body=json.dumps(seed(status="failed")).encode(), headers={}, options=stored)
+    assert Frozen().parse(webhook)[0].status == NoticeStatus.SUCCEEDED
 
 
 def test_a_refund_names_its_payment():

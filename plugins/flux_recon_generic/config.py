@@ -180,6 +180,7 @@ class MappingSchema(_Strict):
             "invalid": "must be a JSON object mapping the platform's values to succeeded, failed or pending"
         },
     )
+    fixed_status = _choice(STATUSES, load_default=None, allow_none=True)
     references = ma.fields.List(
         _path(),
         load_default=list,
@@ -206,6 +207,15 @@ class MappingSchema(_Strict):
             errors["status_values"] = ["is required with status: map each value the platform sends to a status"]
         if data.get("status") is None and data.get("status_values") is not None:
             errors["status"] = ["is required with status_values: the path of the status in the payload"]
+        # Without a status every listed event would be recorded alike (a payment.failed as
+        # paid): a configuration must map the status or say what every listed event is.
+        if data.get("status") is None and data.get("status_values") is None and data.get("fixed_status") is None:
+            errors["status"] = [
+                "is required: the status's path (with status_values), or fixed_status (succeeded, failed or "
+                "pending) when every listed event has that status"
+            ]
+        if data.get("fixed_status") is not None and (data.get("status") or data.get("status_values")):
+            errors["fixed_status"] = ["give status (with status_values) or fixed_status, not both"]
         seen: dict[str, str] = {}
         for value in data.get("status_values") or {}:
             folded = value.strip().casefold()

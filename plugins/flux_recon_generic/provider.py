@@ -145,9 +145,12 @@ class GenericProvider(Provider):
         else:
             amount = fields.amount(name, currency)
         external_id = _call(read("external_id"), "text", required=True, max_length=MAX_ID)
-        status = NoticeStatus.SUCCEEDED
         if mapping.get("status"):
             status = _status(*read("status"), mapping["status_values"])
+        else:
+            # fixed_status; a configuration saved before it existed (neither set) is read as
+            # it always was, every listed event succeeded, until it is saved again.
+            status = NoticeStatus(mapping.get("fixed_status") or NoticeStatus.SUCCEEDED)
         references = []
         for path in mapping.get("references") or ():
             fields, name = reader(payload, path, errors)
