@@ -42,7 +42,8 @@ PUBLIC_BASE_URL = None
 TRUSTED_PROXIES = []
 # Largest request body accepted, in bytes; a larger one is answered 413.
 MAX_CONTENT_LENGTH = 1024 * 1024
-# How many bytes of each webhook body the inbox keeps.
+# How many bytes of each webhook body the inbox keeps. An authenticated webhook answered
+# unrecognized or invalid_payload is kept whole (up to MAX_CONTENT_LENGTH), for its replay.
 WEBHOOK_INBOX_BODY_LIMIT = 64 * 1024
 # Requests refused because their address is not on the allow-list (403): the inbox keeps the
 # first of them per integration and address, and per integration, in each window; the rest
@@ -50,7 +51,8 @@ WEBHOOK_INBOX_BODY_LIMIT = 64 * 1024
 WEBHOOK_INBOX_REFUSED_SAMPLE_PER_ADDRESS = "10 per hour"
 WEBHOOK_INBOX_REFUSED_SAMPLE_PER_INTEGRATION = "100 per hour"
 # `flux-recon inbox purge` (run it daily, e.g. from cron) drops the bodies of inbox records
-# older than this many days; the records themselves, with their verdicts, stay.
+# older than this many days, but those of unrecognized webhooks still open in the review
+# queue; the records themselves, with their verdicts, stay.
 INBOX_RETENTION_DAYS = 90
 # After a credential's secret is regenerated, how many seconds the old secret still verifies
 # webhooks, unless the regenerate request sets grace_seconds itself. 0: it stops at once.

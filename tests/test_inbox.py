@@ -117,6 +117,23 @@ def test_truncated_bodies_cannot_be_replayed(app, client, tenant, post_core):
     assert client.post(f"/api/v1/webhook-events/{event['id']}/replay", headers=tenant["headers"]).status_code == 409
 
 
+def test_an_authenticated_body_that_could_not_be_read_is_kept_whole(app, client, tenant, post_core):
+    # Fixed and replayed later, it must be replayable whatever its size; a stranger's refusal
+    # and an accepted webhook (whose money is recorded) are still cut to the limit.
+    app.config["WEBHOOK_INBOX_BODY_LIMIT"] = 10
+    unreadable = core_payload(tenant["tenant_id"], amount="fifteen thousand")
+    assert post_core(unreadable).status_code == 422
+    assert post_core(core_payload(tenant["tenant_id"]), signature="bad").status_code == 401
+    assert post_core(core_payload(tenant["tenant_id"])).status_code == 200
+    accepted, forged, invalid = events(client, tenant)
+    assert (invalid["verdict"], invalid["body_truncated"]) == ("invalid_payload", False)
+    assert json.loads(invalid["body"]) == unreadable
+    assert (forged["verdict"], forged["body_truncated"], len(forged["body"])) == ("rejected_signature", True, 10)
+    assert (accepted["verdict"], accepted["body_truncated"], len(accepted["body"])) == ("accepted", True, 10)
+    replay = client.post(f"/api/v1/webhook-events/{invalid['id']}/replay", headers=tenant["headers"])
+    assert replay.status_code == 200 and replay.json["result"]["status"] == "invalid_payload", replay.json
+
+
 def test_purge_drops_old_bodies_and_keeps_verdicts(app, runner, client, tenant, post_core):
     post_core(core_payload(tenant["tenant_id"], transactionRef="OLD"))
     post_core(core_payload(tenant["tenant_id"], transactionRef="NEW"))

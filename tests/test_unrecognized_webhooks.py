@@ -8,6 +8,7 @@ import json
 import pytest
 
 from flux_recon import Ignored, IpAllowlist, PaymentNotice, Provider, Unrecognized
+from flux_recon.cli import cli
 from flux_recon.models import OutboundEvent, WebhookEvent, db
 from flux_recon.money import parse_decimal
 from flux_recon.outbound.catalog import EVENT_TYPES
@@ -262,3 +263,55 @@ def test_the_queue_keeps_one_item_per_webhook_until_a_replay_is_understood(clien
     learned = client.post(f"/api/v1/webhook-events/{event_id}/replay", headers=tenant["headers"])
     assert learned.json["result"]["status"] == "accepted"
     assert queued() == []
+
+
+def test_an_unrecognized_webhook_over_the_inbox_body_limit_can_still_be_replayed(
+    app, client, tenant, learner, create_order
+):
+    # Acknowledged with 200, so the provider never sends it again: the inbox's copy is the
+    # only one, and must be whole however far past WEBHOOK_INBOX_BODY_LIMIT (64 KiB) it goes.
+    create_order("INV-9", "2500.00")
+    integration = learner()
+    large = {**PAYOUT, "padding": "x" * (70 * 1024)}
+    answer = post(client, integration, large)
+    assert (answer.status_code, answer.json["status"]) == (200, "unrecognized"), answer.json
+    (event,) = client.get("/api/v1/webhook-events?verdict=unrecognized", headers=tenant["headers"]).json
+    assert event["body_truncated"] is False and event["body_size"] > app.config["WEBHOOK_INBOX_BODY_LIMIT"]
+    (announced,) = announcements()
+    assert announced["event_body"]["replayable"] is True
+
+    Learner.known = {"charge", "payout"}
+    replay = client.post(f"/api/v1/webhook-events/{event['id']}/replay", headers=tenant["headers"])
+    assert replay.status_code == 200, replay.get_data(as_text=True)
+    assert (replay.json["result"]["status"], replay.json["result"]["reconciliation"]) == ("accepted", "matched")
+
+
+def test_purge_keeps_the_body_of_an_unrecognized_webhook_nobody_has_dealt_with(app, runner, client, tenant, learner):
+    integration = learner()
+    waiting, understood, resolved = (post(client, integration, {**PAYOUT, "id": f"PO-{n}"}) for n in range(3))
+    assert waiting.json["status"] == understood.json["status"] == resolved.json["status"] == "unrecognized"
+    waiting_id, understood_id, resolved_id = sorted(
+        e["id"] for e in client.get("/api/v1/webhook-events", headers=tenant["headers"]).json
+    )
+    Learner.known = {"charge", "payout"}
+    assert client.post(f"/api/v1/webhook-events/{understood_id}/replay", headers=tenant["headers"]).status_code == 200
+    Learner.known = {"charge"}
+    resolving = client.post(
+        f"/api/v1/exceptions/webhook:{resolved_id}/resolve", json={"note": "not money"}, headers=tenant["headers"]
+    )
+    assert resolving.status_code == 200, resolving.json
+    with app.app_context():
+        WebhookEvent.update(received_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=91)).execute()
+    db.close()
+
+    result = runner.invoke(cli, ["inbox", "purge"])
+    # The understood one, its replay and the resolved one; the one still waiting keeps its body.
+    assert "purged the bodies of 3 webhook events older than 90 days" in result.output, result.output
+    with app.app_context():
+        kept = {e.id for e in WebhookEvent.select().where(WebhookEvent.body.is_null(False))}
+    db.close()
+    assert kept == {waiting_id}
+
+    Learner.known = {"charge", "payout"}
+    replay = client.post(f"/api/v1/webhook-events/{waiting_id}/replay", headers=tenant["headers"])
+    assert replay.status_code == 200 and replay.json["result"]["status"] == "accepted", replay.json

@@ -94,8 +94,9 @@ def inbox():
 )
 @with_appcontext
 def inbox_purge(older_than_days):
-    """Drop stored webhook bodies older than N days; the verdict records stay."""
-    from flux_recon.inbound.inbox import purge_bodies
+    """Drop stored webhook bodies older than N days, but those of unrecognized webhooks still
+    open in the review queue; the verdict records stay."""
+    from flux_recon.services.inbox import purge_bodies
 
     days = current_app.config["INBOX_RETENTION_DAYS"] if older_than_days is None else older_than_days
     click.echo(f"purged the bodies of {purge_bodies(days)} webhook events older than {days} days")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flux_recon.core.metrics import UNRECORDED, WEBHOOKS
 from flux_recon.core.states import Verdict
-from flux_recon.models import WebhookEvent, utcnow
+from flux_recon.models import WebhookEvent
 from flux_recon.models.prepared import PreparedInsert
 
 # Headers worth keeping for an audit; signature-bearing ones are redacted (see redact()).
@@ -14,6 +12,11 @@ KEPT_HEADERS = ("Content-Type", "Content-Length", "User-Agent", "X-Forwarded-For
 
 
 _insert = PreparedInsert(WebhookEvent)
+
+# Verdicts whose body is kept whole (the route already bounds it by MAX_CONTENT_LENGTH) when
+# the request passed authentication: such a webhook is acknowledged or refused for good, so
+# a replay of the inbox's copy, once the plugin reads it, is the only way its money is recorded.
+WHOLE_BODY_VERDICTS = frozenset({Verdict.UNRECOGNIZED, Verdict.INVALID_PAYLOAD})
 
 UNRECOGNIZED_EVENT = "webhook.unrecognized"
 # Where a merchant replays a stored webhook once its plugin reads the format.
@@ -50,6 +53,9 @@ def record(
     replay_of: int | None = None,
 ) -> WebhookEvent:
     body = body or b""
+    size = len(body)
+    # Cut only past the limit, so the usual small accepted webhook costs one comparison.
+    truncated = size > body_limit and not (authenticated and verdict in WHOLE_BODY_VERDICTS)
     WEBHOOKS.labels(integration.provider, verdict).inc()
     return _insert(
         tenant=integration.tenant_id,
@@ -60,9 +66,9 @@ def record(
         reason=reason,
         http_status=http_status,
         headers=headers,
-        body=body[:body_limit],
-        body_size=len(body),
-        body_truncated=len(body) > body_limit,
+        body=body[:body_limit] if truncated else body,
+        body_size=size,
+        body_truncated=truncated,
         credential_id=credential_id,
         payment=payment_id,
         authenticated=authenticated,
@@ -113,13 +119,3 @@ def count_unrecorded(integration, verdict: str) -> None:
     """A refusal the inbox does not keep (beyond WEBHOOK_INBOX_REFUSED_SAMPLE_*): counted only."""
     WEBHOOKS.labels(integration.provider, verdict).inc()
     UNRECORDED.labels(integration.provider, verdict).inc()
-
-
-def purge_bodies(older_than_days: int) -> int:
-    """Drop the bodies of records older than the retention; the verdict rows stay."""
-    cutoff = utcnow() - dt.timedelta(days=older_than_days)
-    return (
-        WebhookEvent.update(body=None)
-        .where((WebhookEvent.received_at < cutoff) & WebhookEvent.body.is_null(False))
-        .execute()
-    )

@@ -23,7 +23,8 @@ class WebhookEvent(BaseModel):
     reason = peewee.TextField(null=True)
     http_status = peewee.IntegerField()
     headers = JSONField(default=dict)
-    # Raw bytes (replay re-verifies them), capped at WEBHOOK_INBOX_BODY_LIMIT.
+    # Raw bytes (replay re-verifies them), capped at WEBHOOK_INBOX_BODY_LIMIT but for an
+    # authenticated unrecognized or invalid_payload webhook (inbound/inbox.py).
     body = peewee.BlobField(null=True)
     body_size = peewee.IntegerField(default=0)
     body_truncated = peewee.BooleanField(default=False)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from peewee import SQL, fn
+
+from flux_recon.core.states import Verdict
 from flux_recon.inbound.pipeline import WebhookPipeline
-from flux_recon.models import WebhookEvent
+from flux_recon.models import ExceptionDecision, WebhookEvent, utcnow
 from flux_recon.services.errors import Conflict, NotFound
+from flux_recon.services.exceptions import RESOLVED, UNDERSTOOD, WebhookSource
 from flux_recon.services.owned import get_owned
 
 NOT_REPLAYABLE = "only authenticated events whose whole body is kept can be replayed"
@@ -73,3 +79,35 @@ def replay_matching(pipeline: WebhookPipeline, tenant_id: str, filters: dict, li
         by_status[result["status"]] = by_status.get(result["status"], 0) + 1
         replayed.append(event.id)
     return {"replayed": len(replayed), "by_status": by_status, "event_ids": replayed}
+
+
+def awaiting_a_person():
+    """Unrecognized webhooks as received that are still open in the exception queue: no
+    replay of them was understood and nobody resolved them. Their body is the only copy of
+    what may be a payment (the provider was answered and will not send it again)."""
+    replay = WebhookEvent.alias()
+    understood = replay.select(SQL("1")).where((replay.replay_of == WebhookEvent.id) & replay.verdict.in_(UNDERSTOOD))
+    resolved = ExceptionDecision.select(SQL("1")).where(
+        (ExceptionDecision.tenant == WebhookEvent.tenant)
+        & (ExceptionDecision.source == WebhookSource.key)
+        & (ExceptionDecision.subject_id == WebhookEvent.id)
+        & (ExceptionDecision.status == RESOLVED)
+    )
+    return WebhookEvent.select(WebhookEvent.id).where(
+        (WebhookEvent.verdict == Verdict.UNRECOGNIZED)
+        & WebhookEvent.replay_of.is_null()
+        & ~fn.EXISTS(understood)
+        & ~fn.EXISTS(resolved)
+    )
+
+
+def purge_bodies(older_than_days: int) -> int:
+    """Drop the bodies of records older than the retention, but those of webhooks still
+    awaiting a person (``awaiting_a_person``); the verdict rows stay. Returns how many."""
+    cutoff = utcnow() - dt.timedelta(days=older_than_days)
+    kept = awaiting_a_person().where(WebhookEvent.received_at < cutoff)
+    return (
+        WebhookEvent.update(body=None)
+        .where((WebhookEvent.received_at < cutoff) & WebhookEvent.body.is_null(False) & WebhookEvent.id.not_in(kept))
+        .execute()
+    )

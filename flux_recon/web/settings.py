@@ -27,7 +27,8 @@ class DefaultConfig:
     TRUSTED_PROXIES: list[str] = []
     # Largest request body accepted (bytes); larger answers 413.
     MAX_CONTENT_LENGTH = 1024 * 1024
-    # How much of each webhook body the inbox keeps (bytes).
+    # How much of each webhook body the inbox keeps (bytes); an authenticated unrecognized or
+    # invalid_payload one is kept whole, for its replay.
     WEBHOOK_INBOX_BODY_LIMIT = 64 * 1024
     # Requests refused because their address is not on the allow-list (403): the inbox keeps
     # the first of them per integration and address, and per integration, in each window
@@ -35,8 +36,8 @@ class DefaultConfig:
     # flux_recon_webhooks_unrecorded_total, so a stranger cannot fill the inbox.
     WEBHOOK_INBOX_REFUSED_SAMPLE_PER_ADDRESS = "10 per hour"
     WEBHOOK_INBOX_REFUSED_SAMPLE_PER_INTEGRATION = "100 per hour"
-    # `flux-recon inbox purge` drops webhook bodies older than this many days (the verdict
-    # rows stay, for the audit).
+    # `flux-recon inbox purge` drops webhook bodies older than this many days, but those of
+    # unrecognized webhooks still open in the review queue (the verdict rows stay, for the audit).
     INBOX_RETENTION_DAYS = 90
     # After a credential is regenerated, how long its old secret still verifies (seconds),
     # unless the request says otherwise. 0: the old secret stops at once.
