@@ -262,3 +262,33 @@ def test_opay_callback_v2_legacy_cashier_and_wallet_deposit_through_gunicorn(ser
 
     server.stop()
     assert "Traceback" not in server.log(), server.log()
+
+
+def test_a_large_notification_with_an_unknown_status_is_kept_whole_and_queued_through_gunicorn(server):
+    api_key = create_tenant(server)["api_key"]
+    integration = expect(api(server, api_key, "POST", "/api/v1/integrations", {"provider": "opay"}), 201)
+    webhook_path = urlsplit(integration["webhook_url"]).path
+    expect(
+        api(server, api_key, "POST", f"/api/v1/integrations/{integration['id']}/allowlist", {"cidr": ALLOWED_SOURCE}),
+        201,
+    )
+
+    # A status Opay adds later, on a body past the inbox's 64 KiB cut: answered 200 (Opay
+    # stops resending), so the inbox's whole copy and the queue are all there is.
+    notification = json.loads(pos_notification("INV-3003"))
+    notification["data"].update(status="SETTLED_TO_WALLET", remark="x" * (200 * 1024))
+    body = json.dumps(notification).encode()
+    answer = expect(post_webhook(server, webhook_path, body), 200)
+    assert answer["status"] == "unrecognized" and "SETTLED_TO_WALLET" in answer["reason"], answer
+
+    (event,) = expect(api(server, api_key, "GET", "/api/v1/webhook-events?verdict=unrecognized"), 200)
+    assert (event["body_size"], event["body_truncated"]) == (len(body), False), event
+    (item,) = expect(api(server, api_key, "GET", "/api/v1/exceptions?reason=unrecognized_webhook"), 200)
+    assert item["id"] == f"webhook:{event['id']}" and "SETTLED_TO_WALLET" in item["message"]
+    # Replayable (not 409): once the plugin reads the status, this records the payment.
+    replay = expect(api(server, api_key, "POST", f"/api/v1/webhook-events/{event['id']}/replay"), 200)
+    assert replay["result"]["status"] == "unrecognized", replay
+    assert expect(api(server, api_key, "GET", "/api/v1/payments?provider=opay"), 200) == []
+
+    server.stop()
+    assert "Traceback" not in server.log(), server.log()
