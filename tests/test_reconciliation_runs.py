@@ -561,3 +561,55 @@ def test_a_real_run_while_a_dry_run_is_in_progress_is_refused_with_409(
         thread.join(30)
     assert (outcome["run"].status, outcome["run"].dry_run, outcome["run"].matched) == ("completed", True, 1)
     assert start(client, tenant).json["counts"]["matched"] == 1
+
+
+def test_a_run_and_an_order_change_at_once_do_not_deadlock(app, client, tenant, backend, waiting_payment):
+    """PATCH /orders takes the order's match-key locks, then the order's row, then the rows
+    of the payments it may be for; a run locks a payment, then the order it matches. Unless
+    the run first waits for the payment's match keys (as a webhook does), each can hold
+    what the other waits for. Here another connection plays the PATCH, stopped while it
+    holds the order's keys and row, then asks for the payment's row."""
+    if backend != "postgres":
+        pytest.skip("SQLite runs one writer at a time")
+    from flux_recon.models.connections import open_database
+    from flux_recon.models.transactions import advisory_key
+
+    with app.app_context():
+        order = SalesOrder.get_by_id(waiting_payment["order_id"])
+        key = advisory_key("match", tenant["tenant_id"], "reference", order.reference_key)
+    db.close()
+    patch = open_database(app.config["DATABASE_URL"])
+    patch.connect()
+    outcome = {}
+
+    def run():
+        with app.app_context():
+            try:
+                outcome["run"] = reconciliation_runs.run_reconciliation(
+                    tenant["tenant_id"], "test", app.extensions["engine"], app.extensions["plugin_manager"]
+                )
+            except Exception as exc:  # noqa: BLE001 - reported below
+                outcome["error"] = exc
+            finally:
+                db.close()
+
+    thread = threading.Thread(target=run)
+    try:
+        with patch.atomic():
+            patch.execute_sql("SET LOCAL lock_timeout = '10s'")
+            patch.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
+            patch.execute_sql("SELECT id FROM sales_order WHERE id = %s FOR UPDATE", (order.id,))
+            thread.start()
+            # Until the run waits for a lock this connection holds.
+            mine = patch.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+            waiting = "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))"
+            deadline = time.monotonic() + 20
+            while not patch.execute_sql(waiting, (mine,)).fetchone()[0]:
+                assert time.monotonic() < deadline, "the run never waited"
+                time.sleep(0.05)
+            patch.execute_sql("SELECT id FROM payment WHERE id = %s FOR UPDATE", (waiting_payment["payment_id"],))
+    finally:
+        thread.join(30)
+        patch.close_all() if hasattr(patch, "close_all") else patch.close()
+    assert "error" not in outcome, outcome
+    assert outcome["run"].status == "completed" and outcome["run"].matched == 1

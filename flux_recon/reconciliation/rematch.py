@@ -12,6 +12,7 @@ from flux_recon.money import from_minor
 from flux_recon.providers import NoticeKind
 from flux_recon.reconciliation.allocation import lock_payment
 from flux_recon.reconciliation.engine import Decision, Engine, refusal_reason
+from flux_recon.reconciliation.match_locks import lock_match_keys, notice_keys
 from flux_recon.reconciliation.matchers import OPEN_RECONCILIATION
 from flux_recon.reconciliation.records import notice_from_payment
 from flux_recon.reconciliation.rules import ReconciliationSettings
@@ -77,6 +78,7 @@ def rematch_payment(
     actor: str,
     dry_run: bool = False,
     trigger: str | None = None,
+    lock_keys: bool = True,
 ) -> RematchResult:
     """Run the engine's strategies again for one stored payment, by the same priorities.
 
@@ -86,12 +88,19 @@ def rematch_payment(
     picked); none leaves it unmatched. Moving between unmatched and ambiguous is audited but
     not announced again (``payment.unmatched`` went out when the payment arrived).
 
-    Not a dry run: call inside a write transaction; the payment row is locked and read
-    again first, so two transactions matching it at once allocate it once. ``dry_run``
-    reads only and reports what would change. ``trigger`` says why, for the audit log
-    (``"order 12 created"``).
+    Not a dry run: call inside a write transaction; the payment's match-key locks are taken
+    (see match_locks), then its row is locked and read again, so two transactions matching
+    it at once allocate it once. ``lock_keys=False``: the caller already holds locks that
+    cover them (an order's keys: a payment it may be for shares one) or commits nothing.
+    ``dry_run`` reads only and reports what would change. ``trigger`` says why, for the
+    audit log (``"order 12 created"``).
     """
     if not dry_run:
+        if lock_keys:
+            # Keys before rows, as a webhook and an order change take them: an order change
+            # holding the order's row waits for these first, so neither holds what the
+            # other waits for (payment row, then order row, here; the reverse there).
+            lock_match_keys(payment.tenant_id, notice_keys(notice_from_payment(payment)))
         payment = lock_payment(payment.id)
     before = str(payment.reconciliation)
     result = RematchResult(
@@ -193,6 +202,10 @@ def rematch_for_order(
     ``open_payments_for``), oldest first, each by every strategy in priority order. Call
     inside the order's write transaction; the events are the caller's to publish."""
     return [
-        rematch_payment(engine, payment, settings=settings, actor=actor, dry_run=dry_run, trigger=trigger)
+        # The caller holds the order's match keys, one of which each of these payments shares;
+        # taking more keys after the order's row would break the order locks are taken in.
+        rematch_payment(
+            engine, payment, settings=settings, actor=actor, dry_run=dry_run, trigger=trigger, lock_keys=False
+        )
         for payment in open_payments_for(engine, order, settings, previous=previous)
     ]

@@ -324,7 +324,15 @@ def _retry_one(run: ReconciliationRun, payment: Payment, engine, settings, found
         change = _retry_orphan(run, payment, settings)
     else:
         result = rematch_payment(
-            engine, payment, settings=settings, actor=run.actor, trigger=f"reconciliation run {run.id}"
+            engine,
+            payment,
+            settings=settings,
+            actor=run.actor,
+            trigger=f"reconciliation run {run.id}",
+            # A dry run commits nothing, so it cannot make a payment and an order miss each
+            # other; holding every examined payment's keys until it ends would make each
+            # webhook sharing one wait for it.
+            lock_keys=not run.dry_run,
         )
         change = _Change(result.before, result.after, list(result.order_ids), result.reason, result.events)
     if change.after != change.before:
