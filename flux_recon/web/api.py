@@ -35,6 +35,9 @@ IDEMPOTENCY_PARAMETER = {
 # How each kind of refused operation is answered over HTTP.
 DOMAIN_ERROR_STATUS = {NotFound: 404, Conflict: 409, Invalid: 422}
 
+# Requests whose arguments come in the query string (HEAD is answered as GET).
+READ_METHODS = frozenset({"GET", "HEAD"})
+
 MAX_ID = 2**53  # beyond any id we hand out; also safe for JavaScript clients
 
 
@@ -87,8 +90,11 @@ class Api(flask_smorest.Api):
     def handle_domain_error(self, error: DomainError):
         """The one place a refused business operation becomes an HTTP answer."""
         status = next((DOMAIN_ERROR_STATUS[kind] for kind in type(error).__mro__ if kind in DOMAIN_ERROR_STATUS), 409)
+        # The fields are named where they were sent, as the schemas' errors are: a read's
+        # in its query string, a write's in its JSON body.
+        location = "query" if request.method in READ_METHODS else "json"
         try:
-            abort(status, message=error.message, errors={"json": error.fields} if error.fields else None)
+            abort(status, message=error.message, errors={location: error.fields} if error.fields else None)
         except HTTPException as http_error:
             return self.handle_http_exception(http_error)
 
