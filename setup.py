@@ -4,7 +4,13 @@ from setuptools import find_packages, setup
 
 # The shipped provider plugins live under plugins/ and are installed as top-level
 # packages, found through the "flux_recon" entry points exactly like a third party's.
-SHIPPED_PLUGINS = ["flux_recon_core", "flux_recon_monnify", "flux_recon_opay", "flux_recon_fuspay", "flux_recon_generic"]
+SHIPPED_PLUGINS = [
+    "flux_recon_core",
+    "flux_recon_monnify",
+    "flux_recon_opay",
+    "flux_recon_fuspay",
+    "flux_recon_generic",
+]
 
 setup(
     name="flux-recon",

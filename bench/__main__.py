@@ -1,4 +1,4 @@
-"""`python -m bench [ingest|matching|delivery|memory|exports|order_matching|settlements ...]`: run benchmarks, print figures."""
+"""`python -m bench [NAME ...]`: run benchmarks (ingest, matching, delivery, exports, settlements...), print figures."""
 
 from __future__ import annotations
 
