@@ -1,8 +1,13 @@
 """/api/v1/orders: create, list with filters and pages, show, cancel; tenant isolation."""
 
 import json
+from decimal import Decimal
 
 import pytest
+
+from flux_recon.models import db
+from flux_recon.services import orders
+from tests.conftest import core_payload
 
 
 def test_create_and_show_an_order(client, tenant, create_order):
@@ -135,3 +140,54 @@ def test_not_json_and_malformed_json_bodies(client, tenant):
     )
     assert malformed.status_code == 400
     assert malformed.json["code"] == 400
+
+
+# No email: the payments below carry one, and would find the order by it alone. (The API's
+# schema refuses an email with spaces around it; the service, which the console and the
+# CLI call too, trims it all the same: see the last test.)
+PADDED_CUSTOMER = {"id": " C-77 ", "name": "Ada Obi", "phone": " +2348012345678 "}
+TRIMMED_CUSTOMER = {"id": "C-77", "name": "Ada Obi", "email": None, "phone": "+2348012345678"}
+
+
+def test_customer_id_email_and_phone_are_stored_as_matching_compares_them(client, tenant, create_order, post_core):
+    """Matching compares a payer's id, email and phone trimmed (the email in lower case):
+    an order stored with the spaces its sender left never met its customer's payment."""
+    created = create_order(reference="INV-9", amount="15000.00", customer=PADDED_CUSTOMER)
+    assert created["customer"] == TRIMMED_CUSTOMER
+    # Another reference: only the customer (and the amount) can find the order.
+    paid = post_core(core_payload(tenant["tenant_id"], paymentRef="NOTE-1")).json
+    assert paid["reconciliation"] == "matched", paid
+    order = client.get(f"/api/v1/orders/{created['id']}", headers=tenant["headers"]).json
+    assert (order["status"], order["amount_paid"]) == ("paid", "15000.00")
+
+
+def test_a_changed_customer_is_trimmed_too(client, tenant, create_order, post_core):
+    created = create_order(reference="INV-9", amount="15000.00", customer={})
+    changed = client.patch(
+        f"/api/v1/orders/{created['id']}", json={"customer": PADDED_CUSTOMER}, headers=tenant["headers"]
+    )
+    assert changed.status_code == 200, changed.json
+    assert changed.json["customer"] == TRIMMED_CUSTOMER
+    blank = client.patch(f"/api/v1/orders/{created['id']}", json={"customer": {"id": "   "}}, headers=tenant["headers"])
+    assert blank.status_code == 200, blank.json
+    assert blank.json["customer"]["id"] is None
+    paid = post_core(core_payload(tenant["tenant_id"], paymentRef="NOTE-1")).json
+    assert paid["reconciliation"] == "matched", paid
+    order = client.get(f"/api/v1/orders/{created['id']}", headers=tenant["headers"]).json
+    assert (order["status"], order["amount_paid"]) == ("paid", "15000.00")
+
+
+def test_the_service_trims_an_email_and_stores_it_in_lower_case(app, tenant):
+    with app.app_context():
+        order = orders.create_order(
+            tenant["tenant_id"],
+            "test",
+            reference="INV-9",
+            amount=Decimal("15000.00"),
+            currency="NGN",
+            customer={"email": " Ada@Example.COM ", "phone": "   "},
+        )
+        assert (order.customer_email, order.customer_phone) == ("ada@example.com", None)
+        changed = orders.update_order(tenant["tenant_id"], "test", order.id, {"customer": {"email": " B@Example.com"}})
+        assert changed.customer_email == "b@example.com"
+    db.close()

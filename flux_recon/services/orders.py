@@ -125,7 +125,6 @@ def create_order(
         raise Invalid("reference must not be blank", {"reference": ["must not be blank"]})
     amount_minor = _minor(amount, currency)
     customer = customer or {}
-    email = customer.get("email")
     order = SalesOrder(
         tenant=tenant_id,
         reference=reference.strip(),
@@ -136,10 +135,10 @@ def create_order(
         amount_minor=amount_minor,
         currency=currency,
         description=description,
-        customer_id=customer.get("id"),
+        customer_id=_customer_value("id", customer.get("id")),
         customer_name=customer.get("name"),
-        customer_email=email.lower() if email else None,
-        customer_phone=customer.get("phone"),
+        customer_email=_customer_value("email", customer.get("email")),
+        customer_phone=_customer_value("phone", customer.get("phone")),
         **({"created_at": created_at, "updated_at": created_at} if created_at else {}),
     )
     try:
@@ -250,8 +249,7 @@ def _new_values(order: SalesOrder, changes: dict) -> dict:
         values["description"] = changes["description"]
     for name, column in CUSTOMER_FIELDS.items():
         if name in (changes.get("customer") or {}):
-            value = changes["customer"][name]
-            values[column] = value.lower() if value and name == "email" else value
+            values[column] = _customer_value(name, changes["customer"][name])
     currency = changes.get("currency", order.currency)
     if "currency" in changes:
         values["currency"] = currency
@@ -261,6 +259,17 @@ def _new_values(order: SalesOrder, changes: dict) -> dict:
         # The same amount in the new currency, if that currency can hold it.
         values["amount_minor"] = _minor(from_minor(order.amount_minor, order.currency), currency)
     return values
+
+
+def _customer_value(name: str, value: str | None) -> str | None:
+    """A customer's field as stored: the id, email and phone as matching compares them
+    (trimmed, the email in lower case; blank is none), so a payer's values find them."""
+    if value is None or name not in ("id", "email", "phone"):
+        return value
+    value = value.strip()
+    if name == "email":
+        value = value.lower()
+    return value or None
 
 
 def _check_update(order: SalesOrder, values: dict, diff: dict) -> None:
