@@ -48,6 +48,8 @@ class Ledgerly(Provider):
         kind = payload.get("type")
         if kind == "heartbeat":
             return Ignored("heartbeats carry no money")
+        if kind == "batch":
+            return []  # an adapter that found nothing and did not say why
         if kind != "payment":
             return Unrecognized(f"unknown event type {kind!r}")
         amount = parse_decimal(payload["amount"])
@@ -189,3 +191,12 @@ def test_a_verifier_that_cannot_be_reached_answers_503_so_the_provider_retries(c
         (event,) = WebhookEvent.select()
     assert (event.verdict, event.http_status) == ("verification_unavailable", 503)
     assert client.get("/api/v1/payments", headers=tenant["headers"]).json == []
+
+
+def test_an_empty_answer_from_an_adapter_is_kept_as_unrecognized_not_ignored(client, tenant, ledgerly):
+    integration = ledgerly()
+    answer = post(client, integration, {"type": "batch"})
+    assert (answer.status_code, answer.json["status"]) == (200, "unrecognized")
+    with db.connection_context():
+        (event,) = WebhookEvent.select()
+    assert event.verdict == "unrecognized" and "did not say why" in event.reason

@@ -526,8 +526,8 @@ def test_samples_are_parsed_with_the_integrations_options():
 
 
 def test_the_kit_does_not_let_an_unknown_event_type_become_an_empty_list():
-    # The pipeline answers an empty list `ignored` ("no payment in this payload"): for a type
-    # the provider does not know that is a possible payment acknowledged and dropped.
+    # An empty list says nothing about why: the pipeline keeps it as unrecognized, but the kit
+    # asks for Unrecognized(reason), so the merchant is told what the adapter did not know.
     class FindsNothing(Good):
         def parse(self, webhook):
             result = super().parse(webhook)

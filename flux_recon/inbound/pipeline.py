@@ -373,5 +373,7 @@ def _parse(provider, webhook: WebhookRequest) -> list[PaymentNotice] | Settlemen
         log.error("provider %s returned %r from parse()", provider.name, type(result))
         raise Rejection(422, Verdict.INVALID_PAYLOAD, "the provider adapter could not read this payload")
     if not result:
-        return Ignored("no payment in this payload")
+        # Only Ignored says "no money here" on purpose; an empty answer may be a format the
+        # adapter missed, so it is kept, announced and replayable like any unrecognized one.
+        return Unrecognized("the provider adapter found no payment in this webhook and did not say why")
     return list(result)

@@ -454,7 +454,7 @@ def result_problems(result: Any, *, engine: bool) -> list[str]:
     if isinstance(result, SettlementNotice):
         return _settlement_problems(result)
     if isinstance(result, (list, tuple)) and not result and not engine:
-        return []  # answered as ignored ("no payment in this payload")
+        return []  # answered as unrecognized (kept for a person), though Unrecognized should say why
     if not isinstance(result, (list, tuple)) or not result or not all(isinstance(n, PaymentNotice) for n in result):
         return [
             "parse must return a non-empty list of PaymentNotice, Ignored(reason) or Unrecognized(reason), "
@@ -584,11 +584,10 @@ def _unknown_problems(kit: ProviderConformance, payload: dict, where: str) -> li
             "payment; return Unrecognized(reason) (kept, announced, replayable) or raise PayloadError"
         ]
     if isinstance(result, (list, tuple)) and not result:
-        # The pipeline answers an empty list `ignored` ("no payment in this payload").
+        # The pipeline keeps an empty answer as unrecognized, but with no reason a person can act on.
         return [
-            f"{where} is an empty list, which is answered as ignored: an event type or shape the provider does "
-            "not know may be a payment; return Unrecognized(reason) (kept, announced, replayable) or raise "
-            "PayloadError"
+            f"{where} is an empty list: an event type or shape the provider does not know may be a payment; "
+            "return Unrecognized(reason) (kept, announced, replayable, with the reason shown) or raise PayloadError"
         ]
     return [f"{where}: {problem}" for problem in result_problems(result, engine=False)]
 
