@@ -63,7 +63,7 @@ class OrderById(MethodView):
         return order
 
     @blp.arguments(OrderUpdateSchema, example={"payment_reference": "PAY-88231", "amount": "17500.00"})
-    @blp.response(200, OrderSchema)
+    @blp.response(200, OrderDetailSchema)
     @blp.errors(404, 409)
     def patch(self, data, order_id):
         """Change an order
@@ -76,7 +76,9 @@ class OrderById(MethodView):
         virtual account, customer, amount, currency) looks up the open payments the order
         may now be for and matches them as a webhook would.
         """
-        return orders.update_order(g.tenant.id, g.actor, order_id, data, **_matching())
+        order = orders.update_order(g.tenant.id, g.actor, order_id, data, **_matching())
+        order.settled_minor = settlements.settled_minor(order)
+        return order
 
 
 @blp.route("/<int:order_id>/cancel")
