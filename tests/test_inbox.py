@@ -107,6 +107,11 @@ def test_bulk_replay_by_filter(client, tenant, create_order, post_core, monkeypa
         "/api/v1/webhook-events/replay", json={"verdict": ["invalid_payload"]}, headers=tenant["headers"]
     ).json
     assert again["by_status"] == {"duplicate": 3}
+    # Each replay, who asked for it and what came of it, is in the audit log.
+    audit = client.get("/api/v1/audit", query_string={"object_type": "webhook_event"}, headers=tenant["headers"]).json
+    replays = [e for e in audit if e["action"] == "webhook_event.replayed"]
+    assert len(replays) == 6 and all(e["actor"].startswith("api_key:") for e in replays)
+    assert sorted(e["details"]["status"] for e in replays) == ["accepted"] * 3 + ["duplicate"] * 3
 
 
 def test_truncated_bodies_cannot_be_replayed(app, client, tenant, post_core):

@@ -9,6 +9,7 @@ from peewee import SQL, fn
 from flux_recon.core.states import Verdict
 from flux_recon.inbound.pipeline import WebhookPipeline
 from flux_recon.models import ExceptionDecision, WebhookEvent, utcnow
+from flux_recon.models.audit_log import record_audit
 from flux_recon.services.errors import Conflict, NotFound
 from flux_recon.services.exceptions import RESOLVED, UNDERSTOOD, WebhookSource
 from flux_recon.services.owned import get_owned
@@ -58,16 +59,26 @@ def get_event(event_id: int, *, tenant_id: str | None) -> WebhookEvent:
     return event
 
 
-def replay(pipeline: WebhookPipeline, event_id: int, *, tenant_id: str | None) -> tuple[WebhookEvent, dict]:
+def replay(
+    pipeline: WebhookPipeline, event_id: int, *, tenant_id: str | None, actor: str = "cli"
+) -> tuple[WebhookEvent, dict]:
     """Replay one stored webhook (NotFound, or Conflict if it is not replayable): the inbox
-    record the replay wrote, and its result. A payment already recorded is a duplicate."""
+    record the replay wrote, and its result. A payment already recorded is a duplicate.
+    Who replayed it, and what came of it, is in the audit log."""
     event = get_event(event_id, tenant_id=tenant_id)
     if not is_replayable(event):
         raise Conflict(NOT_REPLAYABLE)
-    return pipeline.replay(event)
+    record, result = pipeline.replay(event)
+    _audit_replay(event, record, result, actor)
+    return record, result
 
 
-def replay_matching(pipeline: WebhookPipeline, tenant_id: str, filters: dict, limit: int) -> dict:
+def _audit_replay(event: WebhookEvent, record: WebhookEvent, result: dict, actor: str) -> None:
+    details = {"replay_event_id": record.id, "status": result.get("status"), "payment_id": result.get("payment_id")}
+    record_audit(event.tenant_id, actor, "webhook_event.replayed", "webhook_event", event.id, details)
+
+
+def replay_matching(pipeline: WebhookPipeline, tenant_id: str, filters: dict, limit: int, actor: str = "api") -> dict:
     """Replay the tenant's replayable events matching ``filters``, oldest first, at most
     ``limit``; replays themselves are not replayed again. ``{replayed, by_status, event_ids}``."""
     query = filtered(replayable(WebhookEvent.select().where(WebhookEvent.tenant == tenant_id)), filters)
@@ -75,7 +86,8 @@ def replay_matching(pipeline: WebhookPipeline, tenant_id: str, filters: dict, li
     by_status: dict[str, int] = {}
     replayed = []
     for event in query.order_by(WebhookEvent.id).limit(limit):
-        _, result = pipeline.replay(event)
+        record, result = pipeline.replay(event)
+        _audit_replay(event, record, result, actor)
         by_status[result["status"]] = by_status.get(result["status"], 0) + 1
         replayed.append(event.id)
     return {"replayed": len(replayed), "by_status": by_status, "event_ids": replayed}

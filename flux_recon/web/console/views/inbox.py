@@ -153,7 +153,9 @@ def _replay_summary(result: dict) -> str:
 @requires(Permission.DEVELOP)
 def replay_event(event_id):
     try:
-        record, result = inbox.replay(current_app.extensions["webhook_pipeline"], event_id, tenant_id=g.tenant.id)
+        record, result = inbox.replay(
+            current_app.extensions["webhook_pipeline"], event_id, tenant_id=g.tenant.id, actor=g.actor
+        )
     except DomainError as refused:
         flash(refused.message, "error")
         return redirect(url_for("console.inbox_event", event_id=event_id))
@@ -176,7 +178,9 @@ def replay_events():
     if not 1 <= limit <= MAX_BULK_REPLAY:
         flash(f"Nothing replayed: replay 1 to {MAX_BULK_REPLAY} events at a time.", "error")
         return back
-    done = inbox.replay_matching(current_app.extensions["webhook_pipeline"], g.tenant.id, filters.for_service(), limit)
+    done = inbox.replay_matching(
+        current_app.extensions["webhook_pipeline"], g.tenant.id, filters.for_service(), limit, g.actor
+    )
     if not done["replayed"]:
         flash("Nothing to replay: no authenticated event with its whole body matches these filters.", "warning")
     else:

@@ -55,7 +55,7 @@ class WebhookEventReplay(MethodView):
         replayed: a refused request can never be replayed into acceptance.
         """
         pipeline = current_app.extensions["webhook_pipeline"]
-        record, result = inbox.replay(pipeline, event_id, tenant_id=g.tenant.id)
+        record, result = inbox.replay(pipeline, event_id, tenant_id=g.tenant.id, actor=g.actor)
         return {"event": record, "result": result}
 
 
@@ -71,4 +71,4 @@ class WebhookEventsBulkReplay(MethodView):
         themselves are not replayed again.
         """
         pipeline = current_app.extensions["webhook_pipeline"]
-        return inbox.replay_matching(pipeline, g.tenant.id, data, data["limit"])
+        return inbox.replay_matching(pipeline, g.tenant.id, data, data["limit"], g.actor)
