@@ -7,6 +7,8 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import urllib3
+
 # Cloud metadata services answer on these even where they look "public".
 METADATA_ADDRESSES = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
 
@@ -24,6 +26,28 @@ class Target:
     address: str
     port: int
     path: str
+
+    @property
+    def host_header(self) -> str:
+        """The Host header naming ``hostname`` (bracketed when IPv6), with a port that is not the scheme's own."""
+        host = f"[{self.hostname}]" if ":" in self.hostname else self.hostname
+        default_port = 443 if self.scheme == "https" else 80
+        return host if self.port == default_port else f"{host}:{self.port}"
+
+    def pool(self, *, timeout=None, maxsize: int = 1):
+        """A urllib3 pool that connects to the vetted ``address`` (never a new DNS answer) and,
+        over TLS, presents ``hostname`` and requires a certificate naming it."""
+        if self.scheme == "https":
+            return urllib3.HTTPSConnectionPool(
+                self.address,
+                self.port,
+                timeout=timeout,
+                maxsize=maxsize,
+                server_hostname=self.hostname,
+                assert_hostname=self.hostname,
+                cert_reqs="CERT_REQUIRED",
+            )
+        return urllib3.HTTPConnectionPool(self.address, self.port, timeout=timeout, maxsize=maxsize)
 
 
 # IPv6 ranges that are never a receiver's address: IPv4-compatible (deprecated, ::/96),

@@ -58,7 +58,7 @@ class HttpSession:
         self.sleep = sleep
         self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         self.target = _target(self.base_url)
-        self.pool = _pool(self.target, self.timeout)
+        self.pool = self.target.pool(timeout=self.timeout)
         self.base_path = urlsplit(self.base_url).path.rstrip("/")
 
     def close(self) -> None:
@@ -83,7 +83,7 @@ class HttpSession:
         if params:
             url += "?" + urlencode({k: v for k, v in params.items() if v is not None})
         sent = {
-            "Host": _host_header(self.target),
+            "Host": self.target.host_header,
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
             **(headers or {}),
@@ -152,26 +152,6 @@ def _target(base_url: str) -> Target:
         return check_destination(base_url, allow_private=False)
     except DestinationRefused as exc:
         raise ProviderApiError(f"the API base URL cannot be used: {exc}") from None
-
-
-def _pool(target: Target, timeout) -> urllib3.HTTPConnectionPool:
-    if target.scheme == "https":
-        return urllib3.HTTPSConnectionPool(
-            target.address,
-            target.port,
-            timeout=timeout,
-            maxsize=1,
-            server_hostname=target.hostname,
-            assert_hostname=target.hostname,
-            cert_reqs="CERT_REQUIRED",
-        )
-    return urllib3.HTTPConnectionPool(target.address, target.port, timeout=timeout, maxsize=1)
-
-
-def _host_header(target: Target) -> str:
-    host = f"[{target.hostname}]" if ":" in target.hostname else target.hostname
-    default_port = 443 if target.scheme == "https" else 80
-    return host if target.port == default_port else f"{host}:{target.port}"
 
 
 def _read(response) -> bytes:

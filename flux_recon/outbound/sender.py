@@ -173,18 +173,7 @@ class Sender:
         with self._lock:
             pool = self._pools.get(key)
             if pool is None:
-                # Connect to the address the guard vetted; name the host for HTTP and TLS.
-                if target.scheme == "https":
-                    pool = urllib3.HTTPSConnectionPool(
-                        target.address,
-                        target.port,
-                        maxsize=self.pool_size,
-                        server_hostname=target.hostname,
-                        assert_hostname=target.hostname,
-                        cert_reqs="CERT_REQUIRED",
-                    )
-                else:
-                    pool = urllib3.HTTPConnectionPool(target.address, target.port, maxsize=self.pool_size)
+                pool = target.pool(maxsize=self.pool_size)
                 pool.ConnectionCls = _WatchedHTTPSConnection if target.scheme == "https" else _WatchedHTTPConnection
                 self._pools[key] = pool
             return pool
@@ -222,11 +211,12 @@ class Sender:
     def _post(
         self, target: Target, body: bytes, headers: dict[str, str], timeout: urllib3.Timeout, attempt: _Attempt | None
     ) -> SendResult:
-        default_port = 443 if target.scheme == "https" else 80
-        host = target.hostname if target.port == default_port else f"{target.hostname}:{target.port}"
-        if ":" in target.hostname and not host.startswith("["):  # an IPv6 literal
-            host = f"[{target.hostname}]" + ("" if target.port == default_port else f":{target.port}")
-        all_headers = {"Host": host, "User-Agent": USER_AGENT, "Content-Type": "application/json", **headers}
+        all_headers = {
+            "Host": target.host_header,
+            "User-Agent": USER_AGENT,
+            "Content-Type": "application/json",
+            **headers,
+        }
         started = time.monotonic()
         try:
             response = self._pool(target).urlopen(

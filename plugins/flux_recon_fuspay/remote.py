@@ -90,7 +90,8 @@ def fetch_signature(base_url: str, request_body: bytes) -> str:
     AuthUnavailable, whose message never holds the body (it carries the secret)."""
     target = _target(base_url)
     where = target.hostname
-    pool = _pool(target)
+    # Connect to the address the guard vetted; the certificate must name the host.
+    pool = target.pool(timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT))
     started = time.monotonic()
     try:
         response = pool.urlopen(
@@ -98,7 +99,7 @@ def fetch_signature(base_url: str, request_body: bytes) -> str:
             target.path,
             body=request_body,
             headers={
-                "Host": _host_header(target),
+                "Host": target.host_header,
                 "Content-Type": "application/json",
                 "Accept": "application/json",
                 "User-Agent": USER_AGENT,
@@ -190,28 +191,6 @@ def _target(base_url: str) -> Target:
         return check_destination(url, allow_private=False)
     except DestinationRefused as exc:
         raise AuthUnavailable(f"Fuspay's signing endpoint cannot be used: {exc}") from None
-
-
-def _pool(target: Target) -> urllib3.HTTPConnectionPool:
-    timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
-    if target.scheme == "https":
-        # Connect to the address the guard vetted; the certificate must name the host.
-        return urllib3.HTTPSConnectionPool(
-            target.address,
-            target.port,
-            timeout=timeout,
-            maxsize=1,
-            server_hostname=target.hostname,
-            assert_hostname=target.hostname,
-            cert_reqs="CERT_REQUIRED",
-        )
-    return urllib3.HTTPConnectionPool(target.address, target.port, timeout=timeout, maxsize=1)
-
-
-def _host_header(target: Target) -> str:
-    host = f"[{target.hostname}]" if ":" in target.hostname else target.hostname
-    default_port = 443 if target.scheme == "https" else 80
-    return host if target.port == default_port else f"{host}:{target.port}"
 
 
 def _read(response, started: float) -> bytes:
