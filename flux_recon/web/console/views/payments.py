@@ -12,9 +12,9 @@ from flux_recon.services.errors import DomainError, Invalid
 from flux_recon.services.users import Permission, can
 from flux_recon.web.console.blueprint import bp
 from flux_recon.web.console.guard import requires
+from flux_recon.web.console.paging import Page
 from flux_recon.web.console.views.money_common import (
     CURRENCIES,
-    Page,
     back,
     choice,
     date_range,

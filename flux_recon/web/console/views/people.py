@@ -9,7 +9,7 @@ from flux_recon.services.errors import DomainError
 from flux_recon.services.users import Permission, Role
 from flux_recon.web.console.blueprint import bp
 from flux_recon.web.console.guard import requires
-from flux_recon.web.console.views.money_common import Page
+from flux_recon.web.console.paging import Page
 
 
 def _refused(refused: DomainError) -> None:

@@ -13,9 +13,9 @@ from flux_recon.services.errors import DomainError, Invalid
 from flux_recon.services.users import Permission
 from flux_recon.web.console.blueprint import bp
 from flux_recon.web.console.guard import requires
+from flux_recon.web.console.paging import Page
 from flux_recon.web.console.views.money_common import (
     CURRENCIES,
-    Page,
     back,
     choice,
     done,

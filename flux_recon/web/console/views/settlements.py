@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from flux_recon.models.settlement import SettlementStatus
@@ -12,28 +10,10 @@ from flux_recon.services.errors import DomainError
 from flux_recon.services.users import Permission, can
 from flux_recon.web.console.blueprint import bp
 from flux_recon.web.console.guard import requires
+from flux_recon.web.console.paging import Page
 from flux_recon.web.resources.settlements.routes import BODY_TYPES, DEFAULT_IMPORT_MAX_BYTES
 
-PAGE_SIZE = 25
-# Far beyond any real list; keeps OFFSET small enough for every database.
-MAX_PAGE = 10**6
 IMPORT_ENDPOINT = "console.import_settlement"
-
-
-class Page:
-    """One page of a peewee query, in the shape the ``pager`` macro reads."""
-
-    def __init__(self, query, endpoint: str, *, param: str = "page", size: int = PAGE_SIZE, **view_args):
-        self.number = min(max(request.args.get(param, 1, type=int) or 1, 1), MAX_PAGE)
-        self.total = query.count()
-        self.pages = max(math.ceil(self.total / size), 1)
-        self.items = list(query.paginate(self.number, size)) if self.number <= self.pages else []
-        self._endpoint, self._param, self._view_args = endpoint, param, view_args
-
-    def url(self, number: int) -> str:
-        args = {name: value for name, value in request.args.items() if value}
-        args[self._param] = number
-        return url_for(self._endpoint, **self._view_args, **args)
 
 
 def statement_choices() -> list[dict]:
